@@ -1,0 +1,18 @@
+// vfiosim_cli: the subcommands behind the root `vfiosim` script.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "api/cli/demo.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"vfio-sim: a userspace emulation of the Linux VFIO type1 IOMMU backend"};
+  app.require_subcommand(1);
+
+  vfiosim::api::DemoOptions demo;
+  CLI::App* demo_cmd = app.add_subcommand("demo", "run the canonical VFIO sequence on the default machine");
+  demo_cmd->add_option("--profile", demo.profile, "uAPI profile (linux-6.1, linux-6.18, rfc-...)");
+
+  CLI11_PARSE(app, argc, argv);
+  if (*demo_cmd) return vfiosim::api::RunDemo(demo, stdout);
+  return 2;
+}

@@ -1,0 +1,71 @@
+// VfioSim: the in-process facade. One simulated machine and its fds, reached
+// with open/close/ioctl calls that behave like the syscalls on Linux.
+//
+//   vfiosim::api::VfioSim sim;                       // default machine, linux-6.1
+//   int container = sim.Open("/dev/vfio/vfio", O_RDWR);
+//   sim.Ioctl(container, VFIO_GET_API_VERSION);      // 0
+//
+// Results follow the syscall convention (-1 and errno); the *Errno variants
+// return -errno instead and leave errno alone. All methods are thread-safe.
+#ifndef VFIOSIM_API_VFIO_SIM_H_
+#define VFIOSIM_API_VFIO_SIM_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "api/fd_table.h"
+#include "api/file.h"
+#include "api/profile.h"
+#include "core/machine_config.h"
+#include "sim/machine.h"
+
+namespace vfiosim::api {
+
+struct VfioSimOptions {
+  const Profile* profile = nullptr;  // nullptr: linux-6.1
+  core::MachineConfig machine = sim::DefaultMachineConfig();
+  bool default_devices = true;  // add the default machine's devices
+};
+
+class VfioSim {
+ public:
+  VfioSim();
+  explicit VfioSim(const VfioSimOptions& options);
+  ~VfioSim();
+  VfioSim(const VfioSim&) = delete;
+  VfioSim& operator=(const VfioSim&) = delete;
+
+  sim::Machine& machine() { return *machine_; }
+  core::Kernel& kernel() { return machine_->kernel(); }
+  const Profile& profile() const { return *profile_; }
+  FdTable& fds() { return fds_; }
+
+  // "/dev/vfio/vfio" or "/dev/vfio/<group>"; ENOENT for anything else.
+  int Open(const char* path, int flags);
+  int Close(int fd);
+  int Ioctl(int fd, unsigned long request, uintptr_t arg = 0);
+  template <typename T>
+  int Ioctl(int fd, unsigned long request, T* arg) {
+    return Ioctl(fd, request, reinterpret_cast<uintptr_t>(arg));
+  }
+
+  long OpenErrno(const char* path, int flags);
+  long CloseErrno(int fd);
+  long IoctlErrno(int fd, unsigned long request, uintptr_t arg = 0);
+
+  // True when `fd` is a vfio-sim fd of this machine.
+  bool Owns(int fd) const { return fds_.Get(fd) != nullptr; }
+
+ private:
+  const Profile* profile_;
+  std::unique_ptr<sim::Machine> machine_;
+  FdTable fds_;
+  Context ctx_;
+};
+
+}  // namespace vfiosim::api
+
+#endif  // VFIOSIM_API_VFIO_SIM_H_

@@ -1,0 +1,425 @@
+#include "core/page_table.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "core/fault_injection.h"
+#include "core/range.h"
+
+namespace vfiosim::core {
+namespace {
+
+constexpr uint64_t kPresent = IoPageTable::kPteRead | IoPageTable::kPteWrite;
+constexpr uint64_t kLeafSizes = kPageSize4K | kPageSize2M | kPageSize1G;
+// Output addresses (and table pointers) must fit the 52-bit address field.
+constexpr uint64_t kOutputLimit = uint64_t{1} << 52;
+
+// Bit position of the span of one entry at `level` (level 1 = 4 KiB).
+constexpr int Shift(int level) { return 3 + 9 * level; }
+constexpr uint64_t Span(int level) { return uint64_t{1} << Shift(level); }
+constexpr int Index(uint64_t iova, int level) { return static_cast<int>((iova >> Shift(level)) & 511); }
+
+inline bool Present(uint64_t e) { return (e & kPresent) != 0; }
+inline bool IsLeaf(int level, uint64_t e) { return level == 1 || (e & IoPageTable::kPtePs) != 0; }
+inline uint64_t* ChildOf(uint64_t e) {
+  return reinterpret_cast<uint64_t*>(e & IoPageTable::kPteAddrMask);
+}
+inline uint64_t TableEntry(const uint64_t* child) {
+  return reinterpret_cast<uint64_t>(child) | kPresent;
+}
+
+// Bytes of the range starting at `iova` (of `size` bytes) that fall inside the
+// level entry containing iova.
+inline uint64_t ChunkInEntry(uint64_t iova, uint64_t size, int level) {
+  const uint64_t rest = Span(level) - (iova & (Span(level) - 1));
+  return rest < size ? rest : size;
+}
+
+bool TableEmpty(const uint64_t* t) {
+  uint64_t any = 0;
+  for (int i = 0; i < IoPageTable::kEntriesPerTable; ++i) any |= t[i];
+  return any == 0;
+}
+
+int NormalizeWidth(int aw) { return aw <= 39 ? 39 : aw <= 48 ? 48 : 57; }
+
+uint64_t NormalizeBitmap(uint64_t bitmap) {
+  uint64_t b = (bitmap & kLeafSizes) | kPageSize4K;
+  if ((b & kPageSize1G) && !(b & kPageSize2M)) b &= ~kPageSize1G;
+  return b;
+}
+
+}  // namespace
+
+IoPageTable::IoPageTable(int address_width, uint64_t pgsize_bitmap)
+    : address_width_(NormalizeWidth(address_width)),
+      levels_((address_width_ - 12) / 9),
+      pgsize_bitmap_(NormalizeBitmap(pgsize_bitmap)),
+      root_(static_cast<Table>(std::aligned_alloc(kTableBytes, kTableBytes))) {
+  std::memset(root_, 0, kTableBytes);
+}
+
+IoPageTable::~IoPageTable() {
+  Clear();
+  FreeTable(root_);
+}
+
+Result<std::unique_ptr<IoPageTable>> IoPageTable::Create(int address_width,
+                                                         uint64_t pgsize_bitmap) {
+  if (address_width != 39 && address_width != 48 && address_width != 57) return Error(EINVAL);
+  if (!(pgsize_bitmap & kPageSize4K)) return Error(EINVAL);
+  if (ShouldFail(FailSite::kPageTableAlloc)) return Error(ENOMEM);
+  return std::make_unique<IoPageTable>(address_width, pgsize_bitmap);
+}
+
+IoPageTable::Table IoPageTable::AllocTable() {
+  if (ShouldFail(FailSite::kPageTableAlloc)) return nullptr;
+  void* p = std::aligned_alloc(kTableBytes, kTableBytes);
+  if (p == nullptr) return nullptr;
+  std::memset(p, 0, kTableBytes);
+  return static_cast<Table>(p);
+}
+
+void IoPageTable::FreeTable(Table table) { std::free(table); }
+
+Status IoPageTable::CheckRange(uint64_t iova, uint64_t size) const {
+  if (size == 0 || !IsAligned(iova | size, kPageSize4K)) return Error(EINVAL);
+  uint64_t end = 0;
+  if (__builtin_add_overflow(iova, size, &end)) return Error(EINVAL);
+  // Like intel_iommu_map: a range beyond the domain's width is EFAULT.
+  if (end > (uint64_t{1} << address_width_)) return Error(EFAULT);
+  return Status::Ok();
+}
+
+Status IoPageTable::CheckOutput(HostVa out, uint64_t size, uint8_t prot) const {
+  if (prot == 0 || (prot & ~(kProtRead | kProtWrite)) != 0) return Error(EINVAL);
+  if (!IsAligned(ToU64(out), kPageSize4K)) return Error(EINVAL);
+  uint64_t end = 0;
+  if (__builtin_add_overflow(ToU64(out), size, &end) || end > kOutputLimit) return Error(EINVAL);
+  return Status::Ok();
+}
+
+bool IoPageTable::CanLeaf(int level, uint64_t iova, uint64_t out, uint64_t size) const {
+  if (level == 1) return true;
+  const uint64_t span = Span(level);
+  if (level > 3 || !(pgsize_bitmap_ & span)) return false;
+  return size >= span && IsAligned(iova | out, span);
+}
+
+Status IoPageTable::CountMapTables(const uint64_t* table, int level, uint64_t iova, uint64_t out,
+                                   uint64_t size, size_t* need) const {
+  if (level == 1) {
+    // A new leaf table needs nothing below it; an existing one must be free.
+    if (table == nullptr) return Status::Ok();
+    const int first = Index(iova, 1);
+    const int n = static_cast<int>(size >> 12);
+    for (int i = first; i < first + n; ++i) {
+      if (Present(table[i])) return Error(EEXIST);
+    }
+    return Status::Ok();
+  }
+  while (size != 0) {
+    const uint64_t chunk = ChunkInEntry(iova, size, level);
+    const uint64_t e = table != nullptr ? table[Index(iova, level)] : 0;
+    if (CanLeaf(level, iova, out, chunk)) {
+      if (Present(e)) return Error(EEXIST);
+    } else {
+      const uint64_t* child = nullptr;
+      if (Present(e)) {
+        if (IsLeaf(level, e)) return Error(EEXIST);
+        child = ChildOf(e);
+      } else {
+        ++*need;
+      }
+      VFIOSIM_RETURN_IF_ERROR(CountMapTables(child, level - 1, iova, out, chunk, need));
+    }
+    iova += chunk;
+    out += chunk;
+    size -= chunk;
+  }
+  return Status::Ok();
+}
+
+Status IoPageTable::FillPool(size_t n, Pool* pool) {
+  pool->reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    Table t = AllocTable();
+    if (t == nullptr) {
+      DrainPool(pool);
+      return Error(ENOMEM);
+    }
+    pool->push_back(t);
+  }
+  return Status::Ok();
+}
+
+void IoPageTable::DrainPool(Pool* pool) {
+  for (Table t : *pool) FreeTable(t);
+  pool->clear();
+}
+
+void IoPageTable::MapRange(Table table, int level, uint64_t iova, uint64_t out, uint64_t size,
+                           uint64_t prot, Pool* pool) {
+  if (level == 1) {
+    // The bulk path: a run of 4K leaves inside one table, no descent per page.
+    uint64_t* slot = &table[Index(iova, 1)];
+    const uint64_t n = size >> 12;
+    const uint64_t first = out | prot;
+    for (uint64_t k = 0; k < n; ++k) slot[k] = first + (k << 12);
+    return;
+  }
+  while (size != 0) {
+    const uint64_t chunk = ChunkInEntry(iova, size, level);
+    uint64_t& slot = table[Index(iova, level)];
+    if (CanLeaf(level, iova, out, chunk)) {
+      slot = out | prot | kPtePs;
+    } else {
+      Table child;
+      if (Present(slot)) {
+        child = ChildOf(slot);
+      } else {
+        child = pool->back();  // CountMapTables reserved exactly enough
+        pool->pop_back();
+        slot = TableEntry(child);
+        ++table_count_;
+      }
+      MapRange(child, level - 1, iova, out, chunk, prot, pool);
+    }
+    iova += chunk;
+    out += chunk;
+    size -= chunk;
+  }
+}
+
+Status IoPageTable::Map(uint64_t iova, HostVa out, uint64_t size, uint8_t prot) {
+  VFIOSIM_RETURN_IF_ERROR(CheckRange(iova, size));
+  VFIOSIM_RETURN_IF_ERROR(CheckOutput(out, size, prot));
+  size_t need = 0;
+  VFIOSIM_RETURN_IF_ERROR(CountMapTables(root_, levels_, iova, ToU64(out), size, &need));
+  Pool pool;
+  VFIOSIM_RETURN_IF_ERROR(FillPool(need, &pool));
+  MapRange(root_, levels_, iova, ToU64(out), size, prot, &pool);
+  DrainPool(&pool);  // empty unless the count and the fill disagree
+  return Status::Ok();
+}
+
+Status IoPageTable::SplitAt(uint64_t addr, std::vector<Split>* log) {
+  if (addr >> address_width_) return Status::Ok();  // the top edge cuts no leaf
+  Table t = root_;
+  for (int level = levels_; level >= 2; --level) {
+    if (IsAligned(addr, Span(level))) return Status::Ok();
+    uint64_t* slot = &t[Index(addr, level)];
+    const uint64_t e = *slot;
+    if (!Present(e)) return Status::Ok();
+    if (!IsLeaf(level, e)) {
+      t = ChildOf(e);
+      continue;
+    }
+    Table child = AllocTable();
+    if (child == nullptr) return Error(ENOMEM);
+    // The same translation with leaves one level smaller (always a supported
+    // size: 1G implies 2M, 4K is always there).
+    const uint64_t child_span = Span(level - 1);
+    const uint64_t bits = (e & kPresent) | (level - 1 >= 2 ? kPtePs : 0);
+    const uint64_t base = e & kPteAddrMask;
+    for (int k = 0; k < kEntriesPerTable; ++k) child[k] = (base + k * child_span) | bits;
+    log->push_back(Split{slot, e, child});
+    *slot = TableEntry(child);
+    ++table_count_;
+    t = child;
+  }
+  return Status::Ok();
+}
+
+void IoPageTable::UndoSplits(std::vector<Split>* log) {
+  for (auto it = log->rbegin(); it != log->rend(); ++it) {
+    *it->slot = it->old_entry;
+    FreeTable(it->child);
+    --table_count_;
+  }
+  log->clear();
+}
+
+void IoPageTable::FreeSubtree(Table table, int level) {
+  if (level >= 2) {
+    for (int i = 0; i < kEntriesPerTable; ++i) {
+      const uint64_t e = table[i];
+      if (Present(e) && !IsLeaf(level, e)) FreeSubtree(ChildOf(e), level - 1);
+    }
+  }
+  FreeTable(table);
+  --table_count_;
+}
+
+void IoPageTable::ClearRange(Table table, int level, uint64_t iova, uint64_t size) {
+  if (level == 1) {
+    std::memset(&table[Index(iova, 1)], 0, (size >> 12) * sizeof(uint64_t));
+    return;
+  }
+  while (size != 0) {
+    const uint64_t chunk = ChunkInEntry(iova, size, level);
+    uint64_t& slot = table[Index(iova, level)];
+    if (Present(slot)) {
+      if (IsLeaf(level, slot)) {
+        slot = 0;  // SplitAt guaranteed the leaf lies inside the range
+      } else if (chunk == Span(level)) {
+        FreeSubtree(ChildOf(slot), level - 1);
+        slot = 0;
+      } else {
+        Table child = ChildOf(slot);
+        ClearRange(child, level - 1, iova, chunk);
+        if (TableEmpty(child)) {
+          FreeTable(child);
+          --table_count_;
+          slot = 0;
+        }
+      }
+    }
+    iova += chunk;
+    size -= chunk;
+  }
+}
+
+Status IoPageTable::Unmap(uint64_t iova, uint64_t size) {
+  VFIOSIM_RETURN_IF_ERROR(CheckRange(iova, size));
+  std::vector<Split> log;
+  Status s = SplitAt(iova, &log);
+  if (s.ok()) s = SplitAt(iova + size, &log);
+  if (!s.ok()) {
+    UndoSplits(&log);
+    return s;
+  }
+  ClearRange(root_, levels_, iova, size);
+  return Status::Ok();
+}
+
+Status IoPageTable::Remap(uint64_t iova, HostVa new_out, uint64_t size, uint8_t prot) {
+  VFIOSIM_RETURN_IF_ERROR(CheckRange(iova, size));
+  VFIOSIM_RETURN_IF_ERROR(CheckOutput(new_out, size, prot));
+  // Worst case: every table the new layout needs is new. Counting against an
+  // empty tree cannot fail.
+  size_t need = 0;
+  (void)CountMapTables(nullptr, levels_, iova, ToU64(new_out), size, &need);
+  std::vector<Split> log;
+  Status s = SplitAt(iova, &log);
+  if (s.ok()) s = SplitAt(iova + size, &log);
+  Pool pool;
+  if (s.ok()) s = FillPool(need, &pool);
+  if (!s.ok()) {
+    UndoSplits(&log);
+    return s;
+  }
+  ClearRange(root_, levels_, iova, size);
+  MapRange(root_, levels_, iova, ToU64(new_out), size, prot, &pool);
+  DrainPool(&pool);
+  return Status::Ok();
+}
+
+void IoPageTable::Clear() {
+  for (int i = 0; i < kEntriesPerTable; ++i) {
+    const uint64_t e = root_[i];
+    if (Present(e) && !IsLeaf(levels_, e)) FreeSubtree(ChildOf(e), levels_ - 1);
+  }
+  std::memset(root_, 0, kTableBytes);
+  table_count_ = 1;
+}
+
+WalkResult IoPageTable::Translate(uint64_t iova, uint8_t access) const {
+  WalkResult r;
+  if (iova >> address_width_) {
+    r.fault = FaultReason::kOorAddress;
+    r.fault_addr = iova;
+    return r;
+  }
+  const uint64_t* t = root_;
+  for (int level = levels_;; --level) {
+    const uint64_t e = t[Index(iova, level)];
+    ++r.mem_refs;
+    if (!Present(e)) {
+      r.fault = FaultReason::kPteFetch;
+      r.fault_addr = iova;
+      return r;
+    }
+    if (IsLeaf(level, e)) {
+      if (access & ~e & kPresent) {
+        r.fault = FaultReason::kPermission;
+        r.fault_addr = iova;
+        return r;
+      }
+      const uint64_t span = Span(level);
+      r.ok = true;
+      r.translation = Translation{iova & ~(span - 1), HostVa{e & kPteAddrMask}, span,
+                                  static_cast<uint8_t>(e & kPresent)};
+      return r;
+    }
+    t = ChildOf(e);
+  }
+}
+
+WalkResult IoPageTable::TranslateRange(uint64_t iova, uint64_t len, uint8_t access,
+                                       std::vector<std::pair<HostVa, uint64_t>>* out) const {
+  WalkResult r;
+  r.ok = true;
+  bool first_leaf = true;
+  uint64_t cur = iova;
+  auto fault = [&](FaultReason reason) {
+    r.ok = false;
+    r.fault = reason;
+    r.fault_addr = cur;
+    return r;
+  };
+  while (len != 0) {
+    if (cur >> address_width_) return fault(FaultReason::kOorAddress);
+    // Descend from the root, then walk sibling entries of the same table so a
+    // long run of leaves costs one entry read per leaf.
+    const uint64_t* t = root_;
+    int level = levels_;
+    int idx = Index(cur, level);
+    while (len != 0 && idx < kEntriesPerTable) {
+      const uint64_t e = t[idx];
+      ++r.mem_refs;
+      if (!Present(e)) return fault(FaultReason::kPteFetch);
+      if (!IsLeaf(level, e)) {
+        t = ChildOf(e);
+        --level;
+        idx = Index(cur, level);
+        continue;
+      }
+      if (access & ~e & kPresent) return fault(FaultReason::kPermission);
+      const uint64_t span = Span(level);
+      const uint64_t offset = cur & (span - 1);
+      const uint64_t n = span - offset < len ? span - offset : len;
+      const HostVa o = HostVa{(e & kPteAddrMask) + offset};
+      if (first_leaf) {
+        r.translation = Translation{cur - offset, HostVa{e & kPteAddrMask}, span,
+                                    static_cast<uint8_t>(e & kPresent)};
+        first_leaf = false;
+      }
+      if (!out->empty() && out->back().first + out->back().second == o) {
+        out->back().second += n;
+      } else {
+        out->emplace_back(o, n);
+      }
+      cur += n;
+      len -= n;
+      ++idx;
+    }
+  }
+  return r;
+}
+
+std::vector<PteInfo> IoPageTable::EntryChain(uint64_t iova) const {
+  std::vector<PteInfo> chain;
+  if (iova >> address_width_) return chain;
+  const uint64_t* t = root_;
+  for (int level = levels_; level >= 1; --level) {
+    const uint64_t e = t[Index(iova, level)];
+    const bool leaf = Present(e) && IsLeaf(level, e);
+    chain.push_back(PteInfo{level, e, Span(level), leaf});
+    if (!Present(e) || leaf) break;
+    t = ChildOf(e);
+  }
+  return chain;
+}
+
+}  // namespace vfiosim::core

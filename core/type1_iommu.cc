@@ -1,0 +1,354 @@
+#include "core/type1_iommu.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/fault_injection.h"
+#include "core/user_memory.h"
+
+namespace vfiosim::core {
+namespace {
+
+constexpr uint64_t kTaskSizeMax = 0x00007FFFFFFFF000ull;  // x86-64 TASK_SIZE_MAX
+
+uint64_t DirtyBitmapBytes(uint64_t npages) { return ((npages + 63) / 64) * 8; }
+
+}  // namespace
+
+bool UserRangeOk(uint64_t addr, uint64_t size) {
+  uint64_t end = 0;
+  if (__builtin_add_overflow(addr, size, &end)) return false;
+  return end <= kTaskSizeMax;
+}
+
+Status VerifyBitmapSize(uint64_t npages, uint64_t bitmap_size) {
+  if (npages == 0 || bitmap_size == 0 || bitmap_size > kDirtyBitmapSizeMax) return Error(EINVAL);
+  if (bitmap_size < DirtyBitmapBytes(npages)) return Error(EINVAL);
+  return Status::Ok();
+}
+
+Type1Iommu::Type1Iommu(bool v2, bool nesting, uint32_t domain_id, const MachineConfig& machine,
+                       const KernelBehavior& behavior)
+    : v2_(v2),
+      nesting_(nesting),
+      domain_id_(domain_id),
+      machine_(machine),
+      behavior_(behavior),
+      min_page_(machine.MinPageSize()),
+      dma_avail_(machine.dma_entry_limit),
+      page_table_(machine.address_width, machine.pgsize_bitmap),
+      iotlb_(machine.iotlb_entries) {}
+
+Type1Iommu::~Type1Iommu() = default;
+
+// ---------------------------------------------------------------- groups
+
+std::vector<ReservedRegion> Type1Iommu::ExcludedRegions(
+    const std::vector<ReservedRegion>& regions) const {
+  std::vector<ReservedRegion> out;
+  for (const ReservedRegion& r : regions) {
+    // DIRECT_RELAXABLE stays mappable; in the seed-000 world the SW MSI window
+    // is registered by the user instead of being carved out by the kernel.
+    if (r.type == ReservedType::kDirectRelaxable) continue;
+    if (r.type == ReservedType::kSwMsi && behavior_.msi_reserved_map_flag) continue;
+    out.push_back(r);
+  }
+  return out;
+}
+
+IovaSet Type1Iommu::ComputeIovaList(
+    const std::map<GroupId, std::vector<ReservedRegion>>& groups) const {
+  IovaSet list;
+  IovaRange aperture = machine_.Aperture();
+  list += IovaInterval(aperture.start, aperture.last);
+  for (const auto& [id, regions] : groups) {
+    for (const ReservedRegion& r : ExcludedRegions(regions)) {
+      list -= IovaInterval(r.range.start, r.range.last);
+    }
+  }
+  return list;
+}
+
+Status Type1Iommu::AttachGroup(GroupId group, const std::vector<ReservedRegion>& regions) {
+  if (vaddr_invalid_count_ != 0) return Error(EBUSY);
+  if (groups_.count(group) != 0) return Error(EINVAL);
+  if (ShouldFail(FailSite::kObjectAlloc)) return Error(ENOMEM);
+  // Every group of a machine sits behind the same IOMMU, so it joins the
+  // existing domain: aperture identical, only reserved regions can conflict.
+  for (const ReservedRegion& r : ExcludedRegions(regions)) {
+    if (space_.FirstOverlap(r.range) != nullptr) return Error(EINVAL);
+  }
+  auto next_groups = groups_;
+  next_groups[group] = regions;
+  IovaSet list = ComputeIovaList(next_groups);
+  if (list.empty()) return Error(EINVAL);
+  if (!machine_.interrupt_remapping && !machine_.allow_unsafe_interrupts) return Error(EPERM);
+  groups_ = std::move(next_groups);
+  space_.SetIovaList(std::move(list));
+  return Status::Ok();
+}
+
+void Type1Iommu::DetachGroup(GroupId group) {
+  if (groups_.erase(group) == 0) return;
+  iotlb_.InvalidateDomain(domain_id_);
+  space_.SetIovaList(ComputeIovaList(groups_));
+}
+
+// ---------------------------------------------------------------- MAP_DMA
+
+Status Type1Iommu::CheckMapArguments(const MapRequest& req, IovaRange* range) const {
+  const bool prot = req.read || req.write;
+  const uint64_t mask = min_page_ - 1;
+  auto overflow = [&]() -> bool {
+    std::optional<IovaRange> r = IovaRange::FromStartSize(req.iova, req.size);
+    uint64_t vlast = 0;
+    return !r.has_value() || __builtin_add_overflow(req.vaddr, req.size - 1, &vlast);
+  };
+  auto prot_bad = [&] {
+    if (req.msi_reserved) return false;  // the window has no backing; vaddr and prot are ignored
+    return (prot && req.update_vaddr) || (!prot && !req.update_vaddr);
+  };
+  auto unaligned = [&] {
+    return req.size == 0 || (req.size & mask) || (req.iova & mask) ||
+           (!req.msi_reserved && (req.vaddr & mask));
+  };
+  if (behavior_.overflow_checked_first) {
+    // 6.18 order: size 0, overflow (EOVERFLOW), prot, alignment.
+    if (req.size == 0) return Error(EINVAL);
+    if (overflow()) return Error(behavior_.overflow_errno);
+    if (prot_bad()) return Error(EINVAL);
+    if (unaligned()) return Error(EINVAL);
+  } else {
+    if (prot_bad()) return Error(EINVAL);
+    if (unaligned()) return Error(EINVAL);
+    if (overflow()) return Error(behavior_.overflow_errno);
+  }
+  *range = IovaRange{req.iova, req.iova + req.size - 1};
+  return Status::Ok();
+}
+
+Status Type1Iommu::MapUpdateVaddr(const MapRequest& req, const IovaRange& range) {
+  DmaMapping* m = space_.FirstOverlap(range);
+  if (m == nullptr) return Error(ENOENT);
+  if (!m->vaddr_invalid || m->iova != req.iova || m->size != req.size) return Error(EINVAL);
+  // The IOMMU keeps mapping the same pages; in this simulator the pages are
+  // reached through the new address, so the table follows it.
+  VFIOSIM_RETURN_IF_ERROR(page_table_.Remap(m->iova, HostVa{req.vaddr}, m->size, m->prot));
+  iotlb_.InvalidateRange(domain_id_, m->iova, m->size);
+  m->vaddr = HostVa{req.vaddr};
+  m->vaddr_invalid = false;
+  --vaddr_invalid_count_;
+  return Status::Ok();
+}
+
+Status Type1Iommu::Map(const MapRequest& req) {
+  IovaRange range;
+  VFIOSIM_RETURN_IF_ERROR(CheckMapArguments(req, &range));
+  if (req.update_vaddr) return MapUpdateVaddr(req, range);
+  if (space_.FirstOverlap(range) != nullptr) return Error(EEXIST);
+  if (dma_avail_ == 0) return Error(ENOSPC);
+  if (!space_.InIovaList(range)) return Error(EINVAL);
+
+  DmaMapping proto;
+  proto.iova = req.iova;
+  proto.size = req.size;
+  proto.vaddr = HostVa{req.vaddr};
+  proto.prot = static_cast<uint8_t>((req.read ? kProtRead : 0) | (req.write ? kProtWrite : 0));
+  proto.msi_reserved = req.msi_reserved;
+  if (!req.msi_reserved && machine_.vaddr_policy == VaddrPolicy::kVerify) {
+    // Pinning stand-in: the kernel's get_user_pages fails with EFAULT.
+    VFIOSIM_RETURN_IF_ERROR(CheckUserRange(req.vaddr, req.size, req.write));
+  }
+  Result<DmaMapping*> inserted = space_.Insert(proto);
+  if (!inserted.ok()) return inserted.status();
+  if (!req.msi_reserved) {
+    Status mapped = page_table_.Map(req.iova, HostVa{req.vaddr}, req.size, proto.prot);
+    if (mapped.ok() && machine_.page_table_bytes_limit != 0 &&
+        page_table_.table_bytes() > machine_.page_table_bytes_limit) {
+      (void)page_table_.Unmap(req.iova, req.size);
+      mapped = Error(ENOMEM);
+    }
+    if (!mapped.ok()) {
+      space_.Erase(*inserted);
+      return mapped;
+    }
+  }
+  --dma_avail_;
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------- UNMAP_DMA
+
+Status Type1Iommu::CheckUnmapArguments(const UnmapRequest& req, IovaRange* range) const {
+  const uint64_t mask = min_page_ - 1;
+  if (req.iova & mask) return Error(EINVAL);
+  if (req.all) {
+    if (req.iova != 0 || req.size != 0) return Error(EINVAL);
+    *range = IovaRange{0, ~0ull};
+  } else {
+    if (req.size == 0 || (req.size & mask)) return Error(EINVAL);
+    std::optional<IovaRange> r = IovaRange::FromStartSize(req.iova, req.size);
+    if (!r.has_value()) return Error(behavior_.overflow_errno);
+    *range = *r;
+  }
+  if (req.bitmap.has_value() && (!dirty_tracking_ || req.bitmap->pgsize != min_page_)) {
+    return Error(EINVAL);
+  }
+  return Status::Ok();
+}
+
+bool Type1Iommu::BisectsMapping(const IovaRange& range) {
+  DmaMapping* head = space_.Find(range.start);
+  if (head != nullptr && head->iova != range.start) return true;
+  DmaMapping* tail = space_.Find(range.last);
+  return tail != nullptr && tail->last() != range.last;
+}
+
+void Type1Iommu::RemoveMapping(DmaMapping* m) {
+  if (!m->msi_reserved) {
+    // Unmapping whole entries never needs a split, so this cannot fail.
+    (void)page_table_.Unmap(m->iova, m->size);
+    iotlb_.InvalidateRange(domain_id_, m->iova, m->size);
+  }
+  if (m->vaddr_invalid) --vaddr_invalid_count_;
+  space_.Erase(m);
+  ++dma_avail_;
+}
+
+Result<uint64_t> Type1Iommu::Unmap(const UnmapRequest& req) {
+  IovaRange range;
+  VFIOSIM_RETURN_IF_ERROR(CheckUnmapArguments(req, &range));
+  if (v2_ && !req.all && BisectsMapping(range)) return Error(EINVAL);
+
+  uint64_t unmapped = 0;
+  if (req.invalidate_vaddr) {
+    std::vector<DmaMapping*> marked;
+    for (DmaMapping* m = space_.FirstOverlap(range); m != nullptr && m->iova <= range.last;
+         m = space_.Next(m)) {
+      if (!v2_ && range.start > m->iova) break;
+      if (m->vaddr_invalid) {
+        for (DmaMapping* undo : marked) undo->vaddr_invalid = false;
+        vaddr_invalid_count_ -= static_cast<uint32_t>(marked.size());
+        return Error(EINVAL);
+      }
+      m->vaddr_invalid = true;
+      ++vaddr_invalid_count_;
+      marked.push_back(m);
+      unmapped += m->size;
+    }
+    return unmapped;
+  }
+
+  DmaMapping* m = space_.FirstOverlap(range);
+  while (m != nullptr && m->iova <= range.last) {
+    if (!v2_ && range.start > m->iova) break;  // v1: a request starting inside an entry stops here
+    DmaMapping* next = space_.Next(m);
+    if (m->msi_reserved) {  // seed 000: the MSI window stays until the container goes away
+      m = next;
+      continue;
+    }
+    if (req.bitmap.has_value()) {
+      VFIOSIM_RETURN_IF_ERROR(WriteDirtyBits(*m, req.iova, req.bitmap->data));
+    }
+    unmapped += m->size;
+    RemoveMapping(m);
+    m = next;
+  }
+  return unmapped;
+}
+
+// ---------------------------------------------------------------- dirty pages
+
+Status Type1Iommu::DirtyStart() {
+  if (!dirty_tracking_) {
+    if (ShouldFail(FailSite::kDirtyBitmapAlloc)) return Error(ENOMEM);
+    dirty_tracking_ = true;
+  }
+  return Status::Ok();
+}
+
+Status Type1Iommu::DirtyStop() {
+  dirty_tracking_ = false;
+  return Status::Ok();
+}
+
+// Plain vfio-pci never promises a pinned-page dirty scope, so the kernel
+// reports every page of every IOMMU-mapped entry dirty on every query. The
+// bits go out in whole u64 words: a first word that does not start on a word
+// boundary is OR-ed with the user's old word, later words are overwritten and
+// bits past the entry's end are written as 0.
+Status Type1Iommu::WriteDirtyBits(const DmaMapping& m, uint64_t base_iova, uint64_t user_bitmap) {
+  const uint64_t npages = m.size / min_page_;
+  const uint64_t bit_offset = (m.iova - base_iova) / min_page_;
+  const uint64_t first_word = bit_offset / 64;
+  const uint64_t shift = bit_offset % 64;
+  const uint64_t nbits = npages + shift;
+  const uint64_t nwords = (nbits + 63) / 64;
+  auto* user = reinterpret_cast<uint64_t*>(user_bitmap) + first_word;
+
+  std::vector<uint64_t> words(nwords, ~0ull);
+  words[0] &= ~0ull << shift;
+  if (nbits % 64 != 0) words[nwords - 1] &= (1ull << (nbits % 64)) - 1;
+  if (shift != 0) {
+    uint64_t old = 0;
+    VFIOSIM_RETURN_IF_ERROR(CopyFromUser(&old, user, sizeof(old)));
+    words[0] |= old;
+  }
+  return CopyToUser(user, words.data(), nwords * sizeof(uint64_t));
+}
+
+Status Type1Iommu::DirtyGetBitmap(const DirtyBitmapRequest& req) {
+  // Caller (api) already checked argsz, copied the range and ran the overflow check.
+  if (!UserRangeOk(req.bitmap.data, req.bitmap.size)) return Error(EINVAL);
+  const uint64_t pgshift = req.bitmap.pgsize == 0 ? 64 : __builtin_ctzll(req.bitmap.pgsize);
+  const uint64_t npages = pgshift >= 64 ? 0 : req.size >> pgshift;
+  VFIOSIM_RETURN_IF_ERROR(VerifyBitmapSize(npages, req.bitmap.size));
+  const uint64_t mask = min_page_ - 1;
+  if (req.bitmap.pgsize != min_page_) return Error(EINVAL);
+  if (req.iova & mask) return Error(EINVAL);
+  if (req.size == 0 || (req.size & mask)) return Error(EINVAL);
+  if (!dirty_tracking_) return Error(EINVAL);
+  std::optional<IovaRange> range = IovaRange::FromStartSize(req.iova, req.size);
+  if (!range.has_value()) return Error(EINVAL);
+  if (BisectsMapping(*range)) return Error(EINVAL);
+  for (DmaMapping* m = space_.FirstOverlap(*range); m != nullptr && m->iova <= range->last;
+       m = space_.Next(m)) {
+    if (m->msi_reserved) continue;
+    VFIOSIM_RETURN_IF_ERROR(WriteDirtyBits(*m, req.iova, req.bitmap.data));
+  }
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------- info, translation
+
+Type1Info Type1Iommu::Info() const {
+  Type1Info info;
+  info.pgsize_bitmap = machine_.pgsize_bitmap;
+  info.min_page = min_page_;
+  info.dma_avail = dma_avail_;
+  info.max_dirty_bitmap_size = kDirtyBitmapSizeMax;
+  info.iova_ranges = space_.IovaRanges();
+  for (const auto& [id, regions] : groups_) {
+    for (const ReservedRegion& r : regions) {
+      if (std::find(info.reserved_regions.begin(), info.reserved_regions.end(), r) ==
+          info.reserved_regions.end()) {
+        info.reserved_regions.push_back(r);
+      }
+    }
+  }
+  space_.ForEach([&](const DmaMapping& m) {
+    if (m.msi_reserved && !info.msi_window.has_value()) info.msi_window = m.range();
+  });
+  return info;
+}
+
+WalkResult Type1Iommu::Translate(uint64_t iova, uint8_t access) {
+  if (const Translation* hit = iotlb_.Lookup(domain_id_, kNoPasid, iova, access)) {
+    return WalkResult{true, *hit, FaultReason::kUnknown, 0};
+  }
+  WalkResult walk = page_table_.Translate(iova, access);
+  if (walk.ok) iotlb_.Insert(domain_id_, kNoPasid, walk.translation);
+  return walk;
+}
+
+}  // namespace vfiosim::core
