@@ -7,7 +7,9 @@
 namespace vfiosim::core {
 
 Kernel::Kernel(MachineConfig machine, KernelBehavior behavior)
-    : machine_(std::move(machine)), behavior_(behavior) {}
+    : machine_(std::move(machine)), behavior_(behavior) {
+  memlock_.limit.store(machine_.memlock_limit);
+}
 
 Kernel::~Kernel() = default;
 
@@ -140,7 +142,7 @@ Status Kernel::SetIommu(Container& c, long arg) {
     default: return Error(EINVAL);  // UNMAP_ALL is claimed but rejected by open
   }
   if (ShouldFail(FailSite::kObjectAlloc)) return Error(ENOMEM);
-  auto iommu = std::make_unique<Type1Iommu>(v2, nesting, c.id(), machine_, behavior_);
+  auto iommu = std::make_unique<Type1Iommu>(v2, nesting, c.id(), machine_, behavior_, &memlock_);
   if (nesting) {
     // iommu_enable_nesting: only IOMMUs with two-stage support accept it
     // (VT-d gained it with the vSVA series).

@@ -69,6 +69,9 @@ class Kernel {
   ~Kernel();
 
   const MachineConfig& machine() const { return machine_; }
+  // RLIMIT_MEMLOCK accounting of the (single) client process.
+  MemlockAccount& memlock() { return memlock_; }
+  void SetMemlockLimit(uint64_t bytes) { memlock_.limit.store(bytes); }
   const KernelBehavior& behavior() const { return behavior_; }
 
   // ---- machine construction (before clients run) ----
@@ -111,6 +114,7 @@ class Kernel {
 
   const MachineConfig machine_;
   const KernelBehavior behavior_;
+  MemlockAccount memlock_;
   mutable Mutex mu_;
   std::map<GroupId, std::unique_ptr<Group>> groups_ GUARDED_BY(mu_);
   uint32_t next_container_id_ GUARDED_BY(mu_) = 1;

@@ -43,6 +43,10 @@ struct MachineConfig {
   size_t iotlb_entries = 4096;          // 0 disables the IOTLB
   uint32_t pasid_quota = 1000;          // vfio_pasid.pasid_quota, per process
   uint64_t page_table_bytes_limit = 0;  // cap on IO page-table memory per container; 0 = none
+  // RLIMIT_MEMLOCK as vfio_pin_pages_remote applies it to a process without
+  // CAP_IPC_LOCK: every mapped byte counts once per mapping. 0 = unlimited
+  // (a process with CAP_IPC_LOCK, the common test set-up).
+  uint64_t memlock_limit = 0;
   // Extra reserved regions applied to every group (RMRR-like DIRECT ranges, AMD HT hole).
   std::vector<ReservedRegion> extra_reserved;
 

@@ -27,19 +27,34 @@ Status VerifyBitmapSize(uint64_t npages, uint64_t bitmap_size) {
   return Status::Ok();
 }
 
+Status MemlockAccount::Charge(uint64_t bytes) {
+  const uint64_t max = limit.load(std::memory_order_relaxed);
+  uint64_t cur = locked.load(std::memory_order_relaxed);
+  do {
+    if (max != 0 && (cur + bytes > max || cur + bytes < cur)) return Error(ENOMEM);
+  } while (!locked.compare_exchange_weak(cur, cur + bytes, std::memory_order_relaxed));
+  return Status::Ok();
+}
+
 Type1Iommu::Type1Iommu(bool v2, bool nesting, uint32_t domain_id, const MachineConfig& machine,
-                       const KernelBehavior& behavior)
+                       const KernelBehavior& behavior, MemlockAccount* memlock)
     : v2_(v2),
       nesting_(nesting),
       domain_id_(domain_id),
       machine_(machine),
       behavior_(behavior),
       min_page_(machine.MinPageSize()),
+      memlock_(memlock),
       dma_avail_(machine.dma_entry_limit),
       page_table_(machine.address_width, machine.pgsize_bitmap),
       iotlb_(machine.iotlb_entries) {}
 
-Type1Iommu::~Type1Iommu() = default;
+Type1Iommu::~Type1Iommu() {
+  // Releasing the instance unpins every mapping.
+  space_.ForEach([&](const DmaMapping& m) {
+    if (!m.msi_reserved) memlock_->Uncharge(m.size);
+  });
+}
 
 // ---------------------------------------------------------------- groups
 
@@ -145,6 +160,7 @@ Status Type1Iommu::Map(const MapRequest& req) {
   IovaRange range;
   VFIOSIM_RETURN_IF_ERROR(CheckMapArguments(req, &range));
   if (req.update_vaddr) return MapUpdateVaddr(req, range);
+  if (req.msi_reserved && !NeedsMsiWindow()) return Error(EINVAL);
   if (space_.FirstOverlap(range) != nullptr) return Error(EEXIST);
   if (dma_avail_ == 0) return Error(ENOSPC);
   if (!space_.InIovaList(range)) return Error(EINVAL);
@@ -159,8 +175,12 @@ Status Type1Iommu::Map(const MapRequest& req) {
     // Pinning stand-in: the kernel's get_user_pages fails with EFAULT.
     VFIOSIM_RETURN_IF_ERROR(CheckUserRange(req.vaddr, req.size, req.write));
   }
+  if (!req.msi_reserved) VFIOSIM_RETURN_IF_ERROR(memlock_->Charge(req.size));
   Result<DmaMapping*> inserted = space_.Insert(proto);
-  if (!inserted.ok()) return inserted.status();
+  if (!inserted.ok()) {
+    if (!req.msi_reserved) memlock_->Uncharge(req.size);
+    return inserted.status();
+  }
   if (!req.msi_reserved) {
     Status mapped = page_table_.Map(req.iova, HostVa{req.vaddr}, req.size, proto.prot);
     if (mapped.ok() && machine_.page_table_bytes_limit != 0 &&
@@ -170,11 +190,24 @@ Status Type1Iommu::Map(const MapRequest& req) {
     }
     if (!mapped.ok()) {
       space_.Erase(*inserted);
+      memlock_->Uncharge(req.size);
       return mapped;
     }
   }
   --dma_avail_;
   return Status::Ok();
+}
+
+// Seed 000: only an IOMMU whose MSI doorbells are translated (a software-
+// managed MSI window, ARM) asks for a user-registered window; elsewhere the
+// reserved-MSI map flag is refused.
+bool Type1Iommu::NeedsMsiWindow() const {
+  for (const auto& [id, regions] : groups_) {
+    for (const ReservedRegion& r : regions) {
+      if (r.type == ReservedType::kSwMsi) return true;
+    }
+  }
+  return false;
 }
 
 // ---------------------------------------------------------------- UNMAP_DMA
@@ -206,6 +239,7 @@ bool Type1Iommu::BisectsMapping(const IovaRange& range) {
 
 void Type1Iommu::RemoveMapping(DmaMapping* m) {
   if (!m->msi_reserved) {
+    memlock_->Uncharge(m->size);
     // Unmapping whole entries never needs a split, so this cannot fail.
     (void)page_table_.Unmap(m->iova, m->size);
     iotlb_.InvalidateRange(domain_id_, m->iova, m->size);
@@ -221,6 +255,9 @@ Result<uint64_t> Type1Iommu::Unmap(const UnmapRequest& req) {
   if (v2_ && !req.all && BisectsMapping(range)) return Error(EINVAL);
 
   uint64_t unmapped = 0;
+  // Classic kernels end the walk at iova + size computed modulo 2^64: a
+  // request reaching exactly 2^64 ends at 0 and unmaps nothing (6.18 fixed it).
+  if (!req.all && range.last == ~0ull && !behavior_.top_of_space_fixed) return unmapped;
   if (req.invalidate_vaddr) {
     std::vector<DmaMapping*> marked;
     for (DmaMapping* m = space_.FirstOverlap(range); m != nullptr && m->iova <= range.last;

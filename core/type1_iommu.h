@@ -12,6 +12,7 @@
 #ifndef VFIOSIM_CORE_TYPE1_IOMMU_H_
 #define VFIOSIM_CORE_TYPE1_IOMMU_H_
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -71,13 +72,22 @@ struct Type1Info {
   std::optional<IovaRange> msi_window;           // seed 000: registered MSI window
 };
 
+// Pinned-memory accounting of one process (mm->locked_vm against RLIMIT_MEMLOCK).
+struct MemlockAccount {
+  std::atomic<uint64_t> locked{0};  // bytes
+  std::atomic<uint64_t> limit{0};   // bytes; 0 = unlimited
+  // Charges `bytes`; ENOMEM (and no charge) when the limit would be passed.
+  Status Charge(uint64_t bytes);
+  void Uncharge(uint64_t bytes) { locked.fetch_sub(bytes, std::memory_order_relaxed); }
+};
+
 // Largest dirty bitmap the kernel accepts: one bit per page for INT_MAX pages.
 inline constexpr uint64_t kDirtyBitmapSizeMax = 0x10000000;
 
 class Type1Iommu {
  public:
   Type1Iommu(bool v2, bool nesting, uint32_t domain_id, const MachineConfig& machine,
-             const KernelBehavior& behavior);
+             const KernelBehavior& behavior, MemlockAccount* memlock);
   ~Type1Iommu();
 
   bool v2() const { return v2_; }
@@ -121,6 +131,7 @@ class Type1Iommu {
   Status MapUpdateVaddr(const MapRequest& req, const IovaRange& range);
   Status CheckUnmapArguments(const UnmapRequest& req, IovaRange* range) const;
   bool BisectsMapping(const IovaRange& range);
+  bool NeedsMsiWindow() const;
   Status WriteDirtyBits(const DmaMapping& m, uint64_t base_iova, uint64_t user_bitmap);
   void RemoveMapping(DmaMapping* m);
   IovaSet ComputeIovaList(const std::map<GroupId, std::vector<ReservedRegion>>& groups) const;
@@ -132,6 +143,7 @@ class Type1Iommu {
   const MachineConfig machine_;
   const KernelBehavior behavior_;
   const uint64_t min_page_;
+  MemlockAccount* const memlock_;
   uint32_t dma_avail_;
   uint32_t vaddr_invalid_count_ = 0;
   bool dirty_tracking_ = false;
