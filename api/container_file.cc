@@ -109,7 +109,7 @@ Result<long> ContainerFile::Ioctl(unsigned long cmd, uintptr_t arg) {
     case VFIO_CHECK_EXTENSION:
       return kernel.CheckExtension(*container_, static_cast<long>(arg));
     case VFIO_SET_IOMMU:
-      return FromStatus(kernel.SetIommu(*container_, static_cast<long>(arg)));
+      return FromStatus(kernel.SetIommu(*container_, static_cast<long>(arg), ctx_.owner->load()));
     default:
       break;
   }
@@ -123,6 +123,9 @@ Result<long> ContainerFile::Ioctl(unsigned long cmd, uintptr_t arg) {
     default: break;
   }
   if (cmd == VFIO_IOMMU_DIRTY_PAGES && p.behavior.has_dirty_tracking) return DirtyPages(arg);
+  if (p.pasid_request_ioctl != 0 && cmd == p.pasid_request_ioctl) return PasidRequest(arg);
+  if (p.bind_ioctl != 0 && cmd == p.bind_ioctl) return Bind(arg);
+  if (p.cache_invalidate_ioctl != 0 && cmd == p.cache_invalidate_ioctl) return CacheInvalidate(arg);
   return Error(ENOTTY);
 }
 

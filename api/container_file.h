@@ -24,6 +24,10 @@ class ContainerFile : public File {
   core::Result<long> MapDma(uintptr_t arg);
   core::Result<long> UnmapDma(uintptr_t arg);
   core::Result<long> DirtyPages(uintptr_t arg);
+  // Seed 001 vSVA (container_vsva.cc).
+  core::Result<long> PasidRequest(uintptr_t arg);
+  core::Result<long> Bind(uintptr_t arg);
+  core::Result<long> CacheInvalidate(uintptr_t arg);
 
  private:
   Context ctx_;

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 
@@ -30,6 +31,8 @@ struct Context {
   core::Kernel* kernel;
   const Profile* profile;
   FdTable* fds;
+  // The process the calls come from (PASID ownership); tests may switch it.
+  const std::atomic<uint64_t>* owner;
 };
 
 class File {

@@ -40,9 +40,9 @@ core::KernelBehavior Linux2016() {
   return b;
 }
 
-const std::array<Profile, 5>& Table() {
-  static const std::array<Profile, 5> table = [] {
-    std::array<Profile, 5> t{};
+const std::array<Profile, 6>& Table() {
+  static const std::array<Profile, 6> table = [] {
+    std::array<Profile, 6> t{};
     t[0] = Profile{
         .name = "linux-6.1",
         .summary = "Upstream Linux 6.1 (Debian bookworm): IOVA_RANGE/MIGRATION/DMA_AVAIL caps, "
@@ -88,6 +88,11 @@ const std::array<Profile, 5>& Table() {
     t[4].pasid_request_ioctl = VFIO_IOMMU_PASID_REQUEST;
     t[4].bind_ioctl = VFIO_IOMMU_BIND;
     t[4].cache_invalidate_ioctl = VFIO_IOMMU_CACHE_INVALIDATE;
+    t[5] = t[4];
+    t[5].name = "rfc-vsva-2020-strict";
+    t[5].summary = "rfc-vsva-2020 with CACHE_INVALIDATE returning the iommu core's EINVAL for malformed "
+                   "data (the RFC's vfio layer swallowed it and returned 0)";
+    t[5].behavior.cache_invalidate_swallows_errors = false;
     return t;
   }();
   return table;

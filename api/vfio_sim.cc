@@ -1,6 +1,7 @@
 #include "api/vfio_sim.h"
 
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
@@ -30,7 +31,8 @@ VfioSim::VfioSim() : VfioSim(VfioSimOptions{}) {}
 VfioSim::VfioSim(const VfioSimOptions& options)
     : profile_(options.profile ? options.profile : &DefaultProfile()),
       machine_(std::make_unique<sim::Machine>(options.machine, profile_->behavior)),
-      ctx_{machine_.get(), &machine_->kernel(), profile_, &fds_} {
+      owner_(static_cast<uint64_t>(getpid())),
+      ctx_{machine_.get(), &machine_->kernel(), profile_, &fds_, &owner_} {
   if (options.default_devices) sim::AddDefaultDevices(*machine_);
 }
 

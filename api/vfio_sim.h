@@ -56,12 +56,18 @@ class VfioSim {
   long CloseErrno(int fd);
   long IoctlErrno(int fd, unsigned long request, uintptr_t arg = 0);
 
+  // Acts as another process from now on (PASID ownership and quota): lets a
+  // test show what one client may not do with another's PASIDs.
+  void ActAsProcess(uint64_t owner) { owner_.store(owner); }
+  uint64_t process() const { return owner_.load(); }
+
   // True when `fd` is a vfio-sim fd of this machine.
   bool Owns(int fd) const { return fds_.Get(fd) != nullptr; }
 
  private:
   const Profile* profile_;
   std::unique_ptr<sim::Machine> machine_;
+  std::atomic<uint64_t> owner_;
   FdTable fds_;
   Context ctx_;
 };

@@ -7,7 +7,7 @@
 namespace vfiosim::core {
 
 Kernel::Kernel(MachineConfig machine, KernelBehavior behavior)
-    : machine_(std::move(machine)), behavior_(behavior) {
+    : machine_(std::move(machine)), behavior_(behavior), pasids_(kPasidSpaceBits, machine_.pasid_quota) {
   memlock_.limit.store(machine_.memlock_limit);
 }
 
@@ -128,7 +128,7 @@ Status Kernel::AttachAllLocked(Container& c, Type1Iommu& iommu) {
 // vfio_ioctl_set_iommu with type1 as the only registered driver (noiommu
 // mode is off, as on the reference machine): ENODEV when type1 does not
 // claim the value, else the result of its open + attaching every group.
-Status Kernel::SetIommu(Container& c, long arg) {
+Status Kernel::SetIommu(Container& c, long arg, PasidOwner owner) {
   MutexLock lock(mu_);
   MutexLock container_lock(c.mu());
   if (c.groups_.empty() || c.iommu() != nullptr) return Error(EINVAL);
@@ -151,6 +151,8 @@ Status Kernel::SetIommu(Container& c, long arg) {
     if (!capable) return Error(EINVAL);
   }
   VFIOSIM_RETURN_IF_ERROR(AttachAllLocked(c, *iommu));
+  iommu->set_owner(owner);
+  if (nesting) ++nesting_users_[owner];
   c.iommu_ = std::move(iommu);
   return Status::Ok();
 }
@@ -213,11 +215,24 @@ void Kernel::DetachLocked(Group& g) {
     if (Type1Iommu* iommu = c.iommu()) {
       iommu->DetachGroup(g.id);
       // The last group out releases the driver instance and every mapping.
-      if (c.groups_.empty()) c.iommu_.reset();
+      if (c.groups_.empty()) ReleaseIommuLocked(c);
     }
   }
   g.container.reset();
   g.container_users = 0;
+}
+
+void Kernel::ReleaseIommuLocked(Container& c) {
+  Type1Iommu* iommu = c.iommu_.get();
+  if (iommu->nested() != nullptr) {
+    // The process's vfio_mm goes with its last nesting container, and its PASIDs with it.
+    auto it = nesting_users_.find(iommu->owner());
+    if (it != nesting_users_.end() && --it->second == 0) {
+      nesting_users_.erase(it);
+      pasids_.ReleaseOwner(iommu->owner());
+    }
+  }
+  c.iommu_.reset();
 }
 
 Status Kernel::UnsetContainer(GroupId id) {
@@ -279,6 +294,61 @@ std::shared_ptr<Container> Kernel::GroupContainer(GroupId id) const {
   MutexLock lock(mu_);
   const Group* g = FindGroupLocked(id);
   return g ? g->container : nullptr;
+}
+
+}  // namespace vfiosim::core
+
+namespace vfiosim::core {
+
+// ---------------------------------------------------------------- vSVA
+
+Result<NestedDomain*> Kernel::NestedLocked(Container& c) {
+  Type1Iommu* iommu = c.iommu();
+  if (iommu == nullptr) return Error(EINVAL);
+  if (iommu->nested() == nullptr) return Error(EOPNOTSUPP);
+  return iommu->nested();
+}
+
+Result<Pasid> Kernel::PasidAlloc(Container& c, PasidOwner owner, Pasid min, Pasid max) {
+  {
+    MutexLock lock(c.mu());
+    Result<NestedDomain*> nested = NestedLocked(c);
+    if (!nested.ok()) return nested.status();
+  }
+  return pasids_.Alloc(owner, min, max);
+}
+
+Status Kernel::PasidFree(Container& c, PasidOwner owner, Pasid pasid) {
+  MutexLock lock(c.mu());
+  Result<NestedDomain*> nested = NestedLocked(c);
+  if (!nested.ok()) return nested.status();
+  VFIOSIM_RETURN_IF_ERROR(pasids_.Free(owner, pasid));
+  if ((*nested)->IsBound(pasid)) (void)(*nested)->Unbind(pasid, c.iommu()->iotlb());
+  return Status::Ok();
+}
+
+Status Kernel::BindGuestTable(Container& c, PasidOwner owner, Pasid hpasid, const GuestBinding& binding) {
+  MutexLock lock(c.mu());
+  Result<NestedDomain*> nested = NestedLocked(c);
+  if (!nested.ok()) return nested.status();
+  VFIOSIM_RETURN_IF_ERROR(pasids_.CheckOwner(hpasid, owner));
+  return (*nested)->Bind(hpasid, binding, c.iommu()->iotlb());
+}
+
+Status Kernel::UnbindGuestTable(Container& c, PasidOwner owner, Pasid hpasid) {
+  MutexLock lock(c.mu());
+  Result<NestedDomain*> nested = NestedLocked(c);
+  if (!nested.ok()) return nested.status();
+  VFIOSIM_RETURN_IF_ERROR(pasids_.CheckOwner(hpasid, owner));
+  return (*nested)->Unbind(hpasid, c.iommu()->iotlb());
+}
+
+Status Kernel::CacheInvalidate(Container& c, const CacheInvalidation& inv) {
+  MutexLock lock(c.mu());
+  Result<NestedDomain*> nested = NestedLocked(c);
+  if (!nested.ok()) return nested.status();
+  (*nested)->Invalidate(inv, c.iommu()->iotlb());
+  return Status::Ok();
 }
 
 }  // namespace vfiosim::core

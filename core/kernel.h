@@ -25,6 +25,8 @@
 #include "core/device.h"
 #include "core/machine_config.h"
 #include "core/mutex.h"
+#include "core/nested_domain.h"
+#include "core/pasid_allocator.h"
 #include "core/status.h"
 
 namespace vfiosim::core {
@@ -86,7 +88,19 @@ class Kernel {
   // ---- container fd ----
   std::shared_ptr<Container> OpenContainer();
   long CheckExtension(Container& c, long arg);
-  Status SetIommu(Container& c, long arg);
+  // `owner` is the calling process; a nesting instance takes a reference on
+  // its PASID set (vfio_mm) that is dropped when the instance goes away.
+  Status SetIommu(Container& c, long arg, PasidOwner owner = 0);
+
+  // ---- seed 001 vSVA on nesting containers (EOPNOTSUPP elsewhere) ----
+  Result<Pasid> PasidAlloc(Container& c, PasidOwner owner, Pasid min, Pasid max);
+  // Frees one PASID the caller owns (ENOENT unallocated, EACCES foreign);
+  // a binding of it in this container goes too.
+  Status PasidFree(Container& c, PasidOwner owner, Pasid pasid);
+  Status BindGuestTable(Container& c, PasidOwner owner, Pasid hpasid, const GuestBinding& binding);
+  Status UnbindGuestTable(Container& c, PasidOwner owner, Pasid hpasid);
+  Status CacheInvalidate(Container& c, const CacheInvalidation& inv);
+  PasidAllocator& pasids() { return pasids_; }
 
   // ---- group fd ----
   Status OpenGroupFile(GroupId id);      // ENODEV unknown group, EBUSY already open
@@ -111,11 +125,15 @@ class Kernel {
   void DetachLocked(Group& g) REQUIRES(mu_);
   bool Type1Claims(long arg) const;
   Status AttachAllLocked(Container& c, Type1Iommu& iommu) REQUIRES(mu_);
+  void ReleaseIommuLocked(Container& c) REQUIRES(mu_);
+  Result<NestedDomain*> NestedLocked(Container& c) REQUIRES(c.mu());
 
   const MachineConfig machine_;
   const KernelBehavior behavior_;
   MemlockAccount memlock_;
+  PasidAllocator pasids_;
   mutable Mutex mu_;
+  std::map<PasidOwner, uint32_t> nesting_users_ GUARDED_BY(mu_);  // vfio_mm references
   std::map<GroupId, std::unique_ptr<Group>> groups_ GUARDED_BY(mu_);
   uint32_t next_container_id_ GUARDED_BY(mu_) = 1;
 };

@@ -178,6 +178,12 @@ bool PasidAllocator::IsOwnedBy(Pasid pasid, PasidOwner owner) const {
   return IsAllocated(pasid) && SlotOf(pasid).owner == owner;
 }
 
+Status PasidAllocator::CheckOwner(Pasid pasid, PasidOwner owner) const {
+  MutexLock lock(mu_);
+  if (pasid == 0 || pasid > max_pasid_ || !IsAllocated(pasid)) return Error(ENOENT);
+  return SlotOf(pasid).owner == owner ? Status::Ok() : Error(EACCES);
+}
+
 size_t PasidAllocator::CountOwnedBy(PasidOwner owner) const {
   MutexLock lock(mu_);
   auto it = owners_.find(owner);

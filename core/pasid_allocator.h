@@ -89,6 +89,9 @@ class PasidAllocator {
   void ReleaseOwner(PasidOwner owner);
 
   bool IsOwnedBy(Pasid pasid, PasidOwner owner) const;
+  // Ok when `owner` holds `pasid`; ENOENT when nobody does, EACCES when another
+  // owner does (the same answers as Free).
+  Status CheckOwner(Pasid pasid, PasidOwner owner) const;
   size_t CountOwnedBy(PasidOwner owner) const;
   size_t allocated_count() const;
 

@@ -47,7 +47,9 @@ Type1Iommu::Type1Iommu(bool v2, bool nesting, uint32_t domain_id, const MachineC
       memlock_(memlock),
       dma_avail_(machine.dma_entry_limit),
       page_table_(machine.address_width, machine.pgsize_bitmap),
-      iotlb_(machine.iotlb_entries) {}
+      iotlb_(machine.iotlb_entries) {
+  if (nesting) nested_ = std::make_unique<NestedDomain>(domain_id);
+}
 
 Type1Iommu::~Type1Iommu() {
   // Releasing the instance unpins every mapping.
@@ -150,6 +152,7 @@ Status Type1Iommu::MapUpdateVaddr(const MapRequest& req, const IovaRange& range)
   // reached through the new address, so the table follows it.
   VFIOSIM_RETURN_IF_ERROR(page_table_.Remap(m->iova, HostVa{req.vaddr}, m->size, m->prot));
   iotlb_.InvalidateRange(domain_id_, m->iova, m->size);
+  if (nested_) nested_->Stage2Changed(iotlb_);
   m->vaddr = HostVa{req.vaddr};
   m->vaddr_invalid = false;
   --vaddr_invalid_count_;
@@ -243,6 +246,7 @@ void Type1Iommu::RemoveMapping(DmaMapping* m) {
     // Unmapping whole entries never needs a split, so this cannot fail.
     (void)page_table_.Unmap(m->iova, m->size);
     iotlb_.InvalidateRange(domain_id_, m->iova, m->size);
+    if (nested_) nested_->Stage2Changed(iotlb_);
   }
   if (m->vaddr_invalid) --vaddr_invalid_count_;
   space_.Erase(m);
@@ -386,6 +390,36 @@ WalkResult Type1Iommu::Translate(uint64_t iova, uint8_t access) {
   WalkResult walk = page_table_.Translate(iova, access);
   if (walk.ok) iotlb_.Insert(domain_id_, kNoPasid, walk.translation);
   return walk;
+}
+
+}  // namespace vfiosim::core
+
+namespace vfiosim::core {
+
+DmaTranslation Type1Iommu::TranslateDma(Pasid pasid, uint64_t iova, uint8_t access) {
+  if (pasid != kNoPasid) {
+    if (nested_) return nested_->Translate(pasid, iova, access, page_table_, iotlb_);
+    DmaTranslation t;
+    t.fault.reason = FaultReason::kPasidInvalid;
+    t.fault.pasid_valid = true;
+    t.fault.pasid = pasid;
+    t.fault.addr_valid = true;
+    t.fault.addr = iova & ~uint64_t{0xFFF};
+    t.fault.perm = access;
+    return t;
+  }
+  DmaTranslation t;
+  WalkResult walk = Translate(iova, access);
+  t.ok = walk.ok;
+  t.translation = walk.translation;
+  t.mem_refs = walk.mem_refs;
+  if (!walk.ok) {
+    t.fault.reason = walk.fault;
+    t.fault.addr_valid = true;
+    t.fault.addr = iova & ~uint64_t{0xFFF};
+    t.fault.perm = access;
+  }
+  return t;
 }
 
 }  // namespace vfiosim::core

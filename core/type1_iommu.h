@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -22,6 +23,7 @@
 #include "core/iotlb.h"
 #include "core/iova_space.h"
 #include "core/machine_config.h"
+#include "core/nested_domain.h"
 #include "core/page_table.h"
 #include "core/status.h"
 #include "core/types.h"
@@ -118,6 +120,15 @@ class Type1Iommu {
 
   // Device-side translation: IOTLB first, then a page-table walk (cached on success).
   WalkResult Translate(uint64_t iova, uint8_t access);
+  // A device's DMA: stage 2 alone for kNoPasid, the nested 2D walk for a
+  // PASID (PASID_INVALID on a container without nesting).
+  DmaTranslation TranslateDma(Pasid pasid, uint64_t iova, uint8_t access);
+  // Nesting containers only (nullptr otherwise).
+  NestedDomain* nested() { return nested_.get(); }
+  const NestedDomain* nested() const { return nested_.get(); }
+  // The process that created the instance (owner of its PASIDs).
+  uint64_t owner() const { return owner_; }
+  void set_owner(uint64_t owner) { owner_ = owner; }
 
   const IovaSpace& space() const { return space_; }
   IovaSpace& space() { return space_; }
@@ -151,6 +162,8 @@ class Type1Iommu {
   IovaSpace space_;
   IoPageTable page_table_;
   Iotlb iotlb_;
+  std::unique_ptr<NestedDomain> nested_;
+  uint64_t owner_ = 0;
 };
 
 // verify_bitmap_size: EINVAL for 0 pages, a 0 or oversized bitmap, or one too small.
