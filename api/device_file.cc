@@ -41,11 +41,12 @@ Result<long> DeviceFile::GetInfo(uintptr_t arg) {
   VFIOSIM_RETURN_IF_ERROR(CopyInMinsz(&info, arg, kDeviceInfoMinsz));
   if (info.argsz < kDeviceInfoMinsz) return Error(EINVAL);
   const sim::MachineDevice& dev = ctx_.machine->DeviceAt(device_->model_index);
+  const uint32_t device_regions = 0;  // no device-specific regions are modelled yet
   const uint32_t argsz = info.argsz;
   info = vfio_device_info{};
   info.argsz = argsz;
-  info.flags = VFIO_DEVICE_FLAGS_PCI | (dev.supports_reset ? VFIO_DEVICE_FLAGS_RESET : 0);
-  info.num_regions = VFIO_PCI_NUM_REGIONS + dev.device_regions;
+  info.flags = VFIO_DEVICE_FLAGS_PCI | (dev.supports_reset() ? VFIO_DEVICE_FLAGS_RESET : 0);
+  info.num_regions = VFIO_PCI_NUM_REGIONS + device_regions;
   info.num_irqs = VFIO_PCI_NUM_IRQS;
   // 6.1's struct is 20 bytes (the pad arrived later): write back min(argsz, sizeof).
   VFIOSIM_RETURN_IF_ERROR(CopyOut(arg, &info, std::min<size_t>(argsz, sizeof(info))));

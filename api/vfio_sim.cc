@@ -28,13 +28,29 @@ int SyscallResult(long r) {
 
 VfioSim::VfioSim() : VfioSim(VfioSimOptions{}) {}
 
+namespace {
+
+std::unique_ptr<sim::Machine> BuildMachine(const VfioSimOptions& options, const Profile& profile) {
+  core::Result<std::unique_ptr<sim::Machine>> built = core::Error(EINVAL);
+  if (options.topology.has_value()) {
+    built = sim::Machine::Build(*options.topology, sim::MachineConfigFromTopology(*options.topology),
+                                profile.behavior, /*topology_regions=*/true);
+  } else if (options.default_devices) {
+    built = sim::Machine::Build(sim::DefaultTopology(), options.machine, profile.behavior,
+                                /*topology_regions=*/false);
+  }
+  if (built.ok()) return std::move(*built);
+  // Only an injected allocation failure gets here: fall back to an empty machine.
+  return std::make_unique<sim::Machine>(options.machine, profile.behavior);
+}
+
+}  // namespace
+
 VfioSim::VfioSim(const VfioSimOptions& options)
     : profile_(options.profile ? options.profile : &DefaultProfile()),
-      machine_(std::make_unique<sim::Machine>(options.machine, profile_->behavior)),
+      machine_(BuildMachine(options, *profile_)),
       owner_(static_cast<uint64_t>(getpid())),
-      ctx_{machine_.get(), &machine_->kernel(), profile_, &fds_, &owner_} {
-  if (options.default_devices) sim::AddDefaultDevices(*machine_);
-}
+      ctx_{machine_.get(), &machine_->kernel(), profile_, &fds_, &owner_} {}
 
 VfioSim::~VfioSim() = default;
 

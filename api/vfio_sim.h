@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "api/fd_table.h"
@@ -26,8 +27,12 @@ namespace vfiosim::api {
 
 struct VfioSimOptions {
   const Profile* profile = nullptr;  // nullptr: linux-6.1
+  // A machine from a topology (its own IOMMU settings and reserved regions).
+  std::optional<sim::Topology> topology;
+  // Without a topology: this IOMMU configuration, with the default machine's
+  // devices (edu at 0000:00:01.0 in group 1, ...) unless default_devices is false.
   core::MachineConfig machine = sim::DefaultMachineConfig();
-  bool default_devices = true;  // add the default machine's devices
+  bool default_devices = true;
 };
 
 class VfioSim {

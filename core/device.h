@@ -19,7 +19,8 @@ namespace vfiosim::core {
 struct Device {
   std::string name;            // "0000:00:01.0"
   GroupId group = 0;
-  bool host_bound = false;     // bound to a kernel driver instead of vfio-pci
+  bool host_bound = false;     // bound to a kernel driver that does DMA (not viable)
+  bool vfio_bound = true;      // bound to vfio-pci (else: a bridge or host-driver member of the group)
   bool vf = false;             // an SR-IOV VF / PF would accept a vf_token
   uint32_t model_index = 0;    // opaque to core
   uint32_t open_count = 0;     // guarded by Kernel::mu_

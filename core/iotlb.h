@@ -45,7 +45,7 @@ struct IotlbStats {
 class Iotlb {
  public:
   static constexpr int kWays = 4;
-  static constexpr size_t kMaxEntries = size_t{1} << 24;
+  static constexpr size_t kMaxEntries = size_t{1} << 16;
 
   // `entries` is rounded up to a power of two, at least kWays and at most
   // kMaxEntries; 0 disables the cache.

@@ -26,16 +26,47 @@ const Node* Next(const Node* n) {
 
 namespace {
 
+using iova_internal::kFitOrders;
+using iova_internal::kFitSaturated;
 using iova_internal::Node;
 
-int32_t Height(const Node* n) { return n == nullptr ? 0 : n->height; }
+int Height(const Node* n) { return n == nullptr ? 0 : n->height; }
 uint64_t MaxGap(const Node* n) { return n == nullptr ? 0 : n->max_gap; }
+uint16_t MaxFit(const Node* n, int k) { return n == nullptr ? 0 : n->max_fit[k]; }
 
-// Recomputes n's height and subtree max gap from its children; the children
-// must already be up to date.
-void Update(Node* n) {
-  n->height = 1 + std::max(Height(n->left), Height(n->right));
-  n->max_gap = std::max({n->gap_below, MaxGap(n->left), MaxGap(n->right)});
+// Granules of n's own hole at or above its first 2^order-aligned granule,
+// saturated: the longest 2^order-aligned request that hole can take.
+uint16_t OwnFit(const Node* n, int order) {
+  if (n->gap_below == 0) return 0;
+  const uint64_t mask = (uint64_t{1} << order) - 1;
+  const uint64_t first_aligned = (n->lo - n->gap_below + mask) & ~mask;  // < 2^53: no wrap
+  if (first_aligned >= n->lo) return 0;
+  return static_cast<uint16_t>(std::min<uint64_t>(n->lo - first_aligned, kFitSaturated));
+}
+
+// Recomputes n's height and subtree aggregates from its own hole and its
+// children; the children must already be up to date. Returns whether any of
+// them changed: if not, no ancestor can change either, which lets the walks
+// towards the root stop early.
+bool Update(Node* n) {
+  const auto height = static_cast<int8_t>(1 + std::max(Height(n->left), Height(n->right)));
+  const uint64_t max_gap = std::max({n->gap_below, MaxGap(n->left), MaxGap(n->right)});
+  bool changed = height != n->height || max_gap != n->max_gap;
+  n->height = height;
+  n->max_gap = max_gap;
+  for (int k = 0; k < kFitOrders; ++k) {
+    const uint16_t fit = std::max({OwnFit(n, k + 1), MaxFit(n->left, k), MaxFit(n->right, k)});
+    changed |= fit != n->max_fit[k];
+    n->max_fit[k] = fit;
+  }
+  return changed;
+}
+
+// Upper bound on the longest request of alignment order `order` that a hole
+// in n's subtree can take; exact for orders 0..kFitOrders.
+uint64_t FitBound(const Node* n, int order) {
+  if (order == 0 || order > kFitOrders) return n->max_gap;
+  return n->max_fit[order - 1];
 }
 
 // Start of the highest `align`-aligned slot of `len` granules inside the free
@@ -46,6 +77,42 @@ std::optional<uint64_t> FitInHole(uint64_t lo, uint64_t hi, uint64_t len, uint64
   const uint64_t start = (hi + 1 - len) & ~(align - 1);
   if (start < lo) return std::nullopt;
   return start;
+}
+
+// One hole search: `len` granules at alignment `align` = 2^order, ending at or
+// below `hi_limit`.
+struct SlotQuery {
+  uint64_t len;
+  uint64_t align;
+  int order;
+  uint64_t hi_limit;
+  uint64_t visits = 0;
+};
+
+std::optional<uint64_t> SearchSubtree(const Node* n, SlotQuery& q) {
+  // Visit holes in descending address order: right subtree, own hole, left
+  // subtree, skipping every subtree that has no hole able to take the
+  // request. For order <= kFitOrders that test is exact, so apart from the
+  // one hole clipped by the limit the walk never enters a subtree in vain:
+  // O(height). Depth is the tree height (< 1.45 log2 n), so recursion is
+  // bounded.
+  if (n == nullptr) return std::nullopt;
+  ++q.visits;
+  if (FitBound(n, q.order) < q.len) return std::nullopt;
+  // Holes of the right subtree start above n->hi; they matter only if some
+  // of them can lie at or below the limit.
+  if (n->hi < q.hi_limit) {
+    if (auto found = SearchSubtree(n->right, q)) return found;
+  }
+  if (n->gap_below >= q.len) {
+    const uint64_t hole_lo = n->lo - n->gap_below;
+    if (hole_lo <= q.hi_limit) {
+      if (auto found = FitInHole(hole_lo, std::min(n->lo - 1, q.hi_limit), q.len, q.align)) {
+        return found;
+      }
+    }
+  }
+  return SearchSubtree(n->left, q);
 }
 
 }  // namespace
@@ -165,28 +232,8 @@ std::optional<uint64_t> IovaAllocator::LimitToLastGranule(uint64_t limit_last) c
   return last;
 }
 
-std::optional<uint64_t> IovaAllocator::SearchSubtree(const Node* n, uint64_t len, uint64_t align,
-                                                     uint64_t hi_limit) {
-  // Visit holes in descending address order: right subtree, own hole, left
-  // subtree. A subtree whose largest hole is shorter than len cannot fit.
-  // Depth is the tree height (< 1.45 log2 n), so recursion is bounded.
-  if (n == nullptr || n->max_gap < len) return std::nullopt;
-  // Holes of the right subtree start above n->hi; they matter only if some
-  // of them can lie at or below the limit.
-  if (n->hi < hi_limit) {
-    if (auto found = SearchSubtree(n->right, len, align, hi_limit)) return found;
-  }
-  if (n->gap_below >= len) {
-    const uint64_t hole_lo = n->lo - n->gap_below;
-    if (hole_lo <= hi_limit) {
-      if (auto found = FitInHole(hole_lo, std::min(n->lo - 1, hi_limit), len, align)) return found;
-    }
-  }
-  return SearchSubtree(n->left, len, align, hi_limit);
-}
-
-std::optional<uint64_t> IovaAllocator::FindSlot(uint64_t len, uint64_t align,
-                                                uint64_t hi_limit) const {
+std::optional<uint64_t> IovaAllocator::FindSlot(uint64_t len, uint64_t align, uint64_t hi_limit) {
+  search_visits_ = 0;
   // The hole above the highest node is not attached to any node; try it first.
   const Node* top = root_;
   while (top != nullptr && top->right != nullptr) top = top->right;
@@ -194,7 +241,10 @@ std::optional<uint64_t> IovaAllocator::FindSlot(uint64_t len, uint64_t align,
   if (top == nullptr || top->hi < space_hi_) {
     if (auto found = FitInHole(top_lo, std::min(space_hi_, hi_limit), len, align)) return found;
   }
-  return SearchSubtree(root_, len, align, hi_limit);
+  SlotQuery q{len, align, std::countr_zero(align), hi_limit, 0};
+  std::optional<uint64_t> found = SearchSubtree(root_, q);
+  search_visits_ = q.visits;
+  return found;
 }
 
 // ---- public mutators ----
@@ -313,24 +363,29 @@ IovaAllocator::Node* IovaAllocator::RotateRight(Node* x) {
 }
 
 void IovaAllocator::RebalanceToRoot(Node* n) {
-  // Walks all the way up (no early exit) because the max-gap aggregate of
-  // every ancestor may have changed even where heights did not.
+  // Stops at the first node whose height and aggregates come out unchanged
+  // without a rotation: everything above depends only on those values. The
+  // caller has already refreshed (or will refresh) any node whose own hole
+  // changed off this path.
   while (n != nullptr) {
-    Update(n);
-    const int32_t balance = Height(n->left) - Height(n->right);
+    bool changed = Update(n);
+    const int balance = Height(n->left) - Height(n->right);
     if (balance > 1) {
       if (Height(n->left->left) < Height(n->left->right)) RotateLeft(n->left);
       n = RotateRight(n);
+      changed = true;
     } else if (balance < -1) {
       if (Height(n->right->right) < Height(n->right->left)) RotateRight(n->right);
       n = RotateLeft(n);
+      changed = true;
     }
+    if (!changed) return;
     n = n->parent;
   }
 }
 
 void IovaAllocator::UpdateToRoot(Node* n) {
-  for (; n != nullptr; n = n->parent) Update(n);
+  while (n != nullptr && Update(n)) n = n->parent;
 }
 
 void IovaAllocator::Insert(Node* z) {
@@ -350,15 +405,14 @@ void IovaAllocator::Insert(Node* z) {
   }
   z->parent = parent;
   z->left = z->right = nullptr;
-  z->height = 1;
   z->gap_below = z->lo - (pred == nullptr ? space_lo_ : pred->hi + 1);
-  z->max_gap = z->gap_below;
+  Update(z);
   *link = z;
   // z splits the hole below its successor.
   if (succ != nullptr) succ->gap_below = succ->lo - (z->hi + 1);
   RebalanceToRoot(parent);
-  // Rotations may have moved succ off the path just rebalanced; refresh its
-  // (now final) ancestors explicitly.
+  // succ's own hole shrank. The walk above may have stopped below succ or
+  // rotated it off the path, so refresh succ and its final ancestors here.
   UpdateToRoot(succ);
 }
 
@@ -384,7 +438,7 @@ void IovaAllocator::Erase(Node* z) {
   ReplaceChild(parent, victim, child);
   delete victim;
   RebalanceToRoot(parent);
-  UpdateToRoot(succ);
+  UpdateToRoot(succ);  // its hole grew (or z took over its payload); see Insert
 }
 
 // ---- invariant check ----
@@ -401,10 +455,10 @@ struct CheckState {
 };
 
 // Returns the subtree height (0 for empty); clears st.ok on any violation.
-int32_t CheckSubtree(const Node* n, const Node* parent, CheckState& st) {
+int CheckSubtree(const Node* n, const Node* parent, CheckState& st) {
   if (n == nullptr || !st.ok) return 0;
   if (n->parent != parent) st.ok = false;
-  const int32_t hl = CheckSubtree(n->left, n, st);
+  const int hl = CheckSubtree(n->left, n, st);
   // In-order visit.
   if (n->lo > n->hi || n->lo < st.space_lo || n->hi > st.space_hi) st.ok = false;
   const uint64_t below = st.prev == nullptr ? st.space_lo : st.prev->hi + 1;
@@ -418,10 +472,24 @@ int32_t CheckSubtree(const Node* n, const Node* parent, CheckState& st) {
     st.granules += n->hi - n->lo + 1;
   }
   st.prev = n;
-  const int32_t hr = CheckSubtree(n->right, n, st);
+  const int hr = CheckSubtree(n->right, n, st);
   if (hl - hr > 1 || hr - hl > 1) st.ok = false;
   if (n->height != 1 + std::max(hl, hr)) st.ok = false;
   if (n->max_gap != std::max({n->gap_below, MaxGap(n->left), MaxGap(n->right)})) st.ok = false;
+  for (int k = 0; k < kFitOrders; ++k) {
+    // Recompute the hole's fit from first principles rather than via OwnFit.
+    uint64_t own = 0;
+    const uint64_t align = uint64_t{2} << k;
+    for (uint64_t a = n->lo - n->gap_below; a < n->lo; ++a) {
+      if (a % align == 0) {
+        own = std::min<uint64_t>(n->lo - a, kFitSaturated);
+        break;
+      }
+    }
+    if (n->max_fit[k] != std::max<uint64_t>({own, MaxFit(n->left, k), MaxFit(n->right, k)})) {
+      st.ok = false;
+    }
+  }
   return n->height;
 }
 

@@ -25,17 +25,25 @@ void Kernel::AddGroup(GroupId id) {
   }
 }
 
-Device* Kernel::AddDevice(GroupId group, std::string name, bool host_bound, uint32_t model_index) {
+Device* Kernel::AddDevice(GroupId group, std::string name, bool host_bound, uint32_t model_index,
+                          bool vfio_bound) {
   AddGroup(group);
   MutexLock lock(mu_);
   auto device = std::make_unique<Device>();
   device->name = std::move(name);
   device->group = group;
   device->host_bound = host_bound;
+  device->vfio_bound = vfio_bound;
   device->model_index = model_index;
   Device* raw = device.get();
   groups_[group]->devices.push_back(std::move(device));
   return raw;
+}
+
+void Kernel::SetGroupReservedRegions(GroupId id, std::vector<ReservedRegion> regions) {
+  AddGroup(id);
+  MutexLock lock(mu_);
+  groups_[id]->reserved = std::move(regions);
 }
 
 void Kernel::SetHostBound(std::string_view device_name, bool host_bound) {
@@ -250,6 +258,7 @@ Result<Device*> Kernel::FindDevice(GroupId id, std::string_view request) {
   Group* g = FindGroupLocked(id);
   if (g == nullptr) return Error(ENODEV);
   for (auto& d : g->devices) {
+    if (!d->vfio_bound) continue;  // only vfio-pci devices are reachable through the group
     Result<NameMatch> match = MatchPciDeviceName(*d, request);
     if (!match.ok()) return match.status();
     if (*match == NameMatch::kMatch) return d.get();

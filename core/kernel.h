@@ -79,7 +79,10 @@ class Kernel {
   // ---- machine construction (before clients run) ----
   // Creates the group if needed (reserved regions from the IOMMU model).
   void AddGroup(GroupId id);
-  Device* AddDevice(GroupId group, std::string name, bool host_bound, uint32_t model_index);
+  Device* AddDevice(GroupId group, std::string name, bool host_bound, uint32_t model_index,
+                    bool vfio_bound = true);
+  // Replaces a group's reserved regions (the IOMMU model's defaults otherwise).
+  void SetGroupReservedRegions(GroupId id, std::vector<ReservedRegion> regions);
   void SetHostBound(std::string_view device_name, bool host_bound);
   std::vector<GroupId> GroupIds() const;
   std::vector<const Device*> Devices() const;

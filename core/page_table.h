@@ -13,6 +13,10 @@
 // kernel would store a physical address; table pointers are stored the same way
 // (user-space pointers fit in 52 bits).
 //
+// Table pages come from a process-wide cache of 2 MiB chunks (transparent huge
+// pages where available) that keeps freed pages for reuse: repeated large
+// maps do not pay a page fault per table (see TablePages in page_table.cc).
+//
 // Invariants (checked by the tests):
 //  - every table except the root holds at least one present entry: a table that
 //    becomes empty is freed by the same call, so table_count() returns to 1
@@ -175,7 +179,7 @@ class IoPageTable {
   void ClearRange(Table table, int level, uint64_t iova, uint64_t size);
   void FreeSubtree(Table table, int level);
 
-  static Table AllocTable();  // consults fail-nth; nullptr on failure
+  static Table AllocTable();  // consults fail-nth; nullptr on failure; contents undefined
   static void FreeTable(Table table);
 
   int address_width_;

@@ -658,7 +658,7 @@ TEST_P(RandomPropertyTest, AgreesWithReferenceModel) {
   Model model;
   int counts[3] = {};
   int enomem = 0, eexist = 0;
-  for (int step = 0; step < 400; ++step) {
+  for (int step = 0; step < 1000; ++step) {
     const unsigned ak = rng_() % 10;
     const uint64_t align = ak < 5 ? K4 : ak < 8 ? M2 : G1;
     uint64_t iova = Aligned(align, kRegion);
@@ -732,13 +732,17 @@ TEST_P(RandomPropertyTest, AgreesWithReferenceModel) {
   EXPECT_GT(enomem, 3);
   EXPECT_GT(eexist, 3);
   // Unmapping everything segment by segment leaves the root alone.
-  for (const auto& [start, seg] : model.segs()) ASSERT_EQ(pt.Unmap(start, seg.end - start), Status::Ok());
+  for (const auto& [start, seg] : model.segs()) {
+    ASSERT_EQ(pt.Unmap(start, seg.end - start), Status::Ok());
+  }
   EXPECT_EQ(pt.table_count(), 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, RandomPropertyTest,
-                         ::testing::Values(RandomCase{1, 48, kAllSizes}, RandomCase{2, 48, kAllSizes},
-                                           RandomCase{3, 39, kAllSizes}, RandomCase{4, 57, kAllSizes},
+                         ::testing::Values(RandomCase{1, 48, kAllSizes},
+                                           RandomCase{2, 48, kAllSizes},
+                                           RandomCase{3, 39, kAllSizes},
+                                           RandomCase{4, 57, kAllSizes},
                                            RandomCase{5, 48, K4 | M2}, RandomCase{6, 48, K4}));
 
 }  // namespace

@@ -37,8 +37,8 @@ TopologySpec DefaultTopologySpec() {
   spec.functions.push_back(host);
 
   // group 1: QEMU's edu device, a root-complex integrated endpoint.
-  PciFunction edu = Endpoint({0x0000, 0x00, 0x01, 0}, 0x1234, 0x11e8, 0x00ff00, 0x10, "edu",
-                             "vfio-pci");
+  PciFunction edu =
+      Endpoint({0x0000, 0x00, 0x01, 0}, 0x1234, 0x11e8, 0x00ff00, 0x10, "edu", "vfio-pci");
   edu.name = "QEMU edu";
   edu.pinned_group = 1;
   spec.functions.push_back(edu);
@@ -51,14 +51,18 @@ TopologySpec DefaultTopologySpec() {
   spec.functions.push_back(port);
 
   // group 3: ... isolating the PASID-capable DMA test device below it.
-  PciFunction dma = Endpoint({0x0000, 0x01, 0x00, 0}, 0x1b36, 0x1100, 0x00ff00, 0x01, "dma-test",
-                             "vfio-pci");
+  PciFunction dma =
+      Endpoint({0x0000, 0x01, 0x00, 0}, 0x1234, 0x5d01, 0x088000, 0x01, "dma-test", "vfio-pci");
+  dma.subsystem_vendor_id = 0x1234;
+  dma.subsystem_id = 0x5d01;
   dma.name = "vfio-sim DMA test device";
   spec.functions.push_back(dma);
 
   // group 4: the descriptor-ring device, another RCiEP.
-  PciFunction ring = Endpoint({0x0000, 0x00, 0x03, 0}, 0x1b36, 0x1101, 0x00ff00, 0x01, "ring",
-                              "vfio-pci");
+  PciFunction ring =
+      Endpoint({0x0000, 0x00, 0x03, 0}, 0x1234, 0x5d02, 0x080100, 0x01, "ring", "vfio-pci");
+  ring.subsystem_vendor_id = 0x1234;
+  ring.subsystem_id = 0x5d02;
   ring.name = "vfio-sim ring device";
   spec.functions.push_back(ring);
 

@@ -33,7 +33,8 @@ BusIsolation IsolationBelow(const std::vector<PciFunction>& fs, int p) {
     case FunctionKind::kRootPort:
       return b.acs ? BusIsolation::kIsolated : BusIsolation::kBridgeNonIsolated;
     case FunctionKind::kSwitchDownstream:
-      return BusIsolation::kIsolated;  // a point-to-point link; the DSP's ACS acts on the switch bus
+      return BusIsolation::kIsolated;  // a point-to-point link; the DSP's ACS acts on the switch
+                                       // bus
     case FunctionKind::kSwitchUpstream:
       // Any downstream port without ACS can turn upstream traffic around to
       // every other downstream port, so one spoils the whole internal bus.
@@ -167,8 +168,8 @@ bool FormIommuGroups(std::vector<PciFunction>& functions, core::GroupId group_ba
     } else {
       while (pinned_by.count(static_cast<core::GroupId>(next)) != 0) ++next;
       if (next > kMaxGroupId) {
-        return fail(i, "group numbers starting at " + std::to_string(group_base) +
-                           " run past " + std::to_string(kMaxGroupId));
+        return fail(i, "group numbers starting at " + std::to_string(group_base) + " run past " +
+                           std::to_string(kMaxGroupId));
       }
       number[g] = static_cast<core::GroupId>(next++);
     }
@@ -186,6 +187,8 @@ bool FormIommuGroups(std::vector<PciFunction>& functions, core::GroupId group_ba
     }
     groups->push_back(std::move(group));
   }
+  // Members listed by address, as `ls /sys/kernel/iommu_groups/N/devices` shows them.
+  for (IommuGroup& g : *groups) std::sort(g.devices.begin(), g.devices.end());
   std::sort(groups->begin(), groups->end(),
             [](const IommuGroup& a, const IommuGroup& b) { return a.id < b.id; });
   return true;

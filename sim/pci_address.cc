@@ -37,8 +37,9 @@ core::Result<PciAddress> PciAddress::Parse(std::string_view text) { return Parse
 core::Result<PciAddress> PciAddress::Parse(std::string_view text, std::string* why) {
   // "dddd:bb:dd.f" is exactly 12 characters.
   if (text.size() != 12 || text[4] != ':' || text[7] != ':' || text[10] != '.') {
-    SetWhy(why, "expected a PCI address like \"0000:01:00.0\" (domain:bus:device.function, "
-                "lower-case hex)");
+    SetWhy(why,
+           "expected a PCI address like \"0000:01:00.0\" (domain:bus:device.function, "
+           "lower-case hex)");
     return core::Error(EINVAL);
   }
   uint32_t domain = 0, bus = 0, device = 0, function = 0;

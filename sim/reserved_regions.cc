@@ -20,11 +20,16 @@ bool RmrrIsRelaxable(const PciFunction& f) {
 
 const char* ReservedRegionTypeName(ReservedRegionType type) {
   switch (type) {
-    case ReservedRegionType::kDirect: return "direct";
-    case ReservedRegionType::kDirectRelaxable: return "direct-relaxable";
-    case ReservedRegionType::kReserved: return "reserved";
-    case ReservedRegionType::kMsi: return "msi";
-    case ReservedRegionType::kSwMsi: return "msi";
+    case ReservedRegionType::kDirect:
+      return "direct";
+    case ReservedRegionType::kDirectRelaxable:
+      return "direct-relaxable";
+    case ReservedRegionType::kReserved:
+      return "reserved";
+    case ReservedRegionType::kMsi:
+      return "msi";
+    case ReservedRegionType::kSwMsi:
+      return "msi";
   }
   return "?";
 }
@@ -44,8 +49,8 @@ std::vector<ReservedRegion> DeviceReservedRegions(const Topology& topology,
 
   switch (topology.iommu().model) {
     case IommuModel::kIntelVtd: {
-      const ReservedRegionType type = RmrrIsRelaxable(*f) ? ReservedRegionType::kDirectRelaxable
-                                                          : ReservedRegionType::kDirect;
+      const ReservedRegionType type =
+          RmrrIsRelaxable(*f) ? ReservedRegionType::kDirectRelaxable : ReservedRegionType::kDirect;
       for (const core::IovaRange& r : direct) out.push_back({r.start, r.last, type});
       // Legacy ISA DMA (the floppy controller) behind an LPC/ISA bridge.
       if ((f->class_code >> 8) == 0x0601) {

@@ -4,10 +4,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <utility>
-
-#include <nlohmann/json.hpp>
 
 #include "sim/iommu_groups.h"
 
@@ -43,7 +42,8 @@ class ErrorSink {
  public:
   explicit ErrorSink(TopologyError* out) : out_(out) {}
   bool Fail(Subject subject, size_t index, std::string field, std::string message) {
-    if (out_ != nullptr) *out_ = TopologyError{subject, index, std::move(field), std::move(message)};
+    if (out_ != nullptr)
+      *out_ = TopologyError{subject, index, std::move(field), std::move(message)};
     return false;
   }
 
@@ -82,9 +82,10 @@ bool ValidateFunction(PciFunction& f, size_t i, ErrorSink& err) {
                     "device must be <= 31 and function <= 7 in " + f.address.ToString());
   }
   if (!ValidDriverName(f.driver)) {
-    return err.Fail(Subject::kFunction, i, "driver",
-                    "expected a driver name of at most 64 letters, digits, '_', '-' or '.', got \"" +
-                        f.driver + "\"");
+    return err.Fail(
+        Subject::kFunction, i, "driver",
+        "expected a driver name of at most 64 letters, digits, '_', '-' or '.', got \"" + f.driver +
+            "\"");
   }
   if (f.kind != FunctionKind::kEndpoint && f.driver == "vfio-pci") {
     return err.Fail(Subject::kFunction, i, "driver",
@@ -159,8 +160,8 @@ bool ValidatePlacement(const PciFunction& child, size_t ci, const PciFunction* p
   if (k == FunctionKind::kHostBridge) {
     return err.Fail(Subject::kFunction, ci, "kind", "a host-bridge must sit on a root bus");
   }
-  const std::string where = std::string(FunctionKindName(parent->kind)) + " " +
-                            parent->address.ToString();
+  const std::string where =
+      std::string(FunctionKindName(parent->kind)) + " " + parent->address.ToString();
   switch (parent->kind) {
     case FunctionKind::kRootPort:
     case FunctionKind::kSwitchDownstream:
@@ -200,21 +201,30 @@ bool ValidatePlacement(const PciFunction& child, size_t ci, const PciFunction* p
 
 const char* IommuModelName(IommuModel model) {
   switch (model) {
-    case IommuModel::kIntelVtd: return "intel-vtd";
-    case IommuModel::kAmdVi: return "amd-vi";
-    case IommuModel::kArmSmmu: return "arm-smmu";
+    case IommuModel::kIntelVtd:
+      return "intel-vtd";
+    case IommuModel::kAmdVi:
+      return "amd-vi";
+    case IommuModel::kArmSmmu:
+      return "arm-smmu";
   }
   return "?";
 }
 
 const char* FunctionKindName(FunctionKind kind) {
   switch (kind) {
-    case FunctionKind::kEndpoint: return "endpoint";
-    case FunctionKind::kHostBridge: return "host-bridge";
-    case FunctionKind::kRootPort: return "root-port";
-    case FunctionKind::kSwitchUpstream: return "switch-upstream";
-    case FunctionKind::kSwitchDownstream: return "switch-downstream";
-    case FunctionKind::kPcieToPciBridge: return "pcie-to-pci-bridge";
+    case FunctionKind::kEndpoint:
+      return "endpoint";
+    case FunctionKind::kHostBridge:
+      return "host-bridge";
+    case FunctionKind::kRootPort:
+      return "root-port";
+    case FunctionKind::kSwitchUpstream:
+      return "switch-upstream";
+    case FunctionKind::kSwitchDownstream:
+      return "switch-downstream";
+    case FunctionKind::kPcieToPciBridge:
+      return "pcie-to-pci-bridge";
   }
   return "?";
 }
@@ -283,8 +293,7 @@ core::Result<Topology> Topology::Build(TopologySpec spec, TopologyError* error) 
   for (size_t i = 0; i < fs.size(); ++i) {
     if (!ValidateFunction(fs[i], i, err)) return fail();
     if (!by_address.emplace(fs[i].address, i).second) {
-      err.Fail(Subject::kFunction, i, "address",
-               "duplicate address " + fs[i].address.ToString());
+      err.Fail(Subject::kFunction, i, "address", "duplicate address " + fs[i].address.ToString());
       return fail();
     }
     if (IsBridgeKind(fs[i].kind)) {
@@ -397,9 +406,9 @@ core::Result<Topology> Topology::Build(TopologySpec spec, TopologyError* error) 
     for (size_t k = 1; k < ranges.size(); ++k) {
       if (ranges[k].first <= ranges[k - 1].second) {
         const PciBusId id{domain, ranges[k].first};
-        size_t r = static_cast<size_t>(
-            std::find(spec.root_buses.begin(), spec.root_buses.end(), id) -
-            spec.root_buses.begin());
+        size_t r =
+            static_cast<size_t>(std::find(spec.root_buses.begin(), spec.root_buses.end(), id) -
+                                spec.root_buses.begin());
         err.Fail(Subject::kRootBus, r, "bus_id",
                  "root bus " + id.ToString() + " lies inside the bus range of root bus " +
                      PciBusId{domain, ranges[k - 1].first}.ToString() + " (up to " +

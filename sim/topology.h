@@ -2,8 +2,8 @@
 // the IOMMU groups Linux would form on it.
 //
 // What it models:
-//  - One or more root buses (host bridges, one PCI domain each or several per
-//    domain), each holding root-complex integrated endpoints (RCiEPs), root
+//  - One or more root buses (host bridges; several may share a PCI domain if
+//    their bus ranges do not overlap), each holding root-complex integrated endpoints (RCiEPs), root
 //    ports and host-bridge functions; root ports and switch downstream ports
 //    lead to a PCIe link (device 00 only); switch upstream ports to the
 //    switch's internal bus of downstream ports; PCIe-to-PCI bridges to a
@@ -12,18 +12,19 @@
 //    sizes, enforce-snoop support, interrupt remapping, AMD's HyperTransport
 //    hole, and per-device direct-mapped ranges (Intel RMRR / AMD IVMD / ARM RMR).
 //  - IOMMU group formation following drivers/iommu/iommu.c pci_device_group()
-//    in its bus-isolation form (the 2025 "compute iommu_groups properly for PCIe
-//    switches" rework), because the older walk split downstream ports of a
-//    switch without ACS into separate groups although they can reach each
-//    other. Rules, evaluated parent-before-child:
+//    in the bus-isolation form of Jason Gunthorpe's 2025 patch series "iommu:
+//    Compute iommu_groups properly for PCIe switches" (posted to linux-pci;
+//    we did not check whether it is merged), because the older upward walk
+//    gives each downstream port of a switch without ACS its own group although
+//    the ports can reach each other. Rules, evaluated parent-before-child:
 //      * a root bus is isolating: an RCiEP gets its own group;
 //      * functions of one multifunction device that lack ACS share a group
 //        (functions with ACS are split off);
 //      * a root port without ACS does not isolate: it and everything below it
-//        form one group (deliberately kept from the pre-2025 kernel, which did
-//        this for every root port lacking ACS; the rework trusts root ports
-//        that have no ACS capability at all, which would hide exactly the
-//        configuration this simulator wants to show);
+//        form one group (deliberately kept from the older kernel code, which
+//        did this for every root port lacking ACS; the series trusts root
+//        ports that have no ACS capability at all, which would hide exactly
+//        the configuration this simulator wants to show);
 //      * a switch's internal bus isolates only if every downstream port has
 //        ACS; otherwise all downstream ports and everything below them share
 //        one group (the upstream port keeps its own);
@@ -165,7 +166,7 @@ struct TopologyError {
 
 struct IommuGroup {
   core::GroupId id = 0;
-  std::vector<PciAddress> devices;  // depth-first address order
+  std::vector<PciAddress> devices;  // sorted by address
   bool viable = true;               // every member's driver passes DriverAllowsUserDma
   bool operator==(const IommuGroup&) const = default;
 };
@@ -212,14 +213,15 @@ class Topology {
 //   group 0  0000:00:00.0  8086:29c0 host bridge (q35 MCH), no driver
 //   group 1  0000:00:01.0  1234:11e8 QEMU edu, RCiEP, vfio-pci (pinned to 1)
 //   group 2  0000:00:02.0  1b36:000c root port with ACS, pcieport
-//   group 3  0000:01:00.0  1b36:1100 DMA test device (PASID), vfio-pci
-//   group 4  0000:00:03.0  1b36:1101 descriptor-ring device, RCiEP, vfio-pci
+//   group 3  0000:01:00.0  1234:5d01 DMA test device (PASID), vfio-pci
+//   group 4  0000:00:03.0  1234:5d02 descriptor-ring device, RCiEP, vfio-pci
 //   group 5  0000:00:04.0  8086:10c9 dual-port NIC function 0, no ACS, vfio-pci
 //            0000:00:04.1  8086:10c9 function 1 (shares the group), vfio-pci
 //   group 6  0000:00:05.0  1b36:0010 NVMe controller bound to "nvme": NOT viable
-// 1b36:1100 and 1b36:1101 are vfio-sim's own picks in the Red Hat vendor space
-// that QEMU uses for its emulated devices (which take small device ids such as
-// 000c root port, 000e PCIe-to-PCI bridge, 0010 NVMe); they name no real device.
+// 1234:5d01 and 1234:5d02 (with matching subsystem ids, rev 0x01, classes
+// 0x088000 and 0x080100) are the identities sim/devices/ gives its DMA test and
+// ring device models: vfio-sim's own picks in the vendor id QEMU uses for its
+// unofficial devices; they name no real device.
 // IOMMU: Intel VT-d, 48-bit, pgsize 0x40201000, no enforce snoop, interrupt
 // remapping on, dma_entry_limit 65535, group_base 0, profile "default".
 TopologySpec DefaultTopologySpec();

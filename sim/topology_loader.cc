@@ -3,10 +3,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace vfiosim::sim {
 namespace {
@@ -91,8 +90,8 @@ class DuplicateKeyFinder {
   std::string PathOfTop() const {
     std::string path;
     for (size_t k = 0; k + 1 < frames_.size(); ++k) {
-      path += "/" + (frames_[k].is_object ? Escape(frames_[k].key)
-                                          : std::to_string(frames_[k].index));
+      path +=
+          "/" + (frames_[k].is_object ? Escape(frames_[k].key) : std::to_string(frames_[k].index));
     }
     return path;
   }
@@ -116,11 +115,12 @@ struct SyntaxErrorFinder : nlohmann::json_sax<json> {
   bool end_object() override { return true; }
   bool start_array(std::size_t) override { return true; }
   bool end_array() override { return true; }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& ex) override {
+  bool parse_error(std::size_t, const std::string&,
+                   const nlohmann::detail::exception& ex) override {
     message = ex.what();
     // Drop the "[json.exception.parse_error.101] " tag; users want the text.
-    if (size_t pos = message.find("] "); message.rfind("[json.exception", 0) == 0 &&
-                                         pos != std::string::npos) {
+    if (size_t pos = message.find("] ");
+        message.rfind("[json.exception", 0) == 0 && pos != std::string::npos) {
       message = message.substr(pos + 2);
     }
     return false;
@@ -185,9 +185,14 @@ class Loader {
   void BuildFailed(const TopologyError& e) {
     std::string path;
     switch (e.subject) {
-      case TopologyError::Subject::kMachine: break;
-      case TopologyError::Subject::kRootBus: path = root_paths_.at(e.index); break;
-      case TopologyError::Subject::kFunction: path = function_paths_.at(e.index); break;
+      case TopologyError::Subject::kMachine:
+        break;
+      case TopologyError::Subject::kRootBus:
+        path = root_paths_.at(e.index);
+        break;
+      case TopologyError::Subject::kFunction:
+        path = function_paths_.at(e.index);
+        break;
     }
     if (!e.field.empty()) path += "/" + e.field;
     Fail(path, e.message);
@@ -225,8 +230,8 @@ class Loader {
 
   bool Uint(const json& j, const std::string& path, uint64_t max, uint64_t* out) {
     if (!j.is_number_unsigned() || j.get<uint64_t>() > max) {
-      return Fail(path, "expected an integer from 0 to " + std::to_string(max) + ", got " +
-                            Shown(j));
+      return Fail(path,
+                  "expected an integer from 0 to " + std::to_string(max) + ", got " + Shown(j));
     }
     *out = j.get<uint64_t>();
     return true;
@@ -235,12 +240,13 @@ class Loader {
   // "0x" and 1..bits/4 hex digits.
   bool Hex(const json& j, const std::string& path, int bits, uint64_t* out) {
     static constexpr const char* kExamples[] = {"0x12", "0x1234", "0x123456", "0xfee00000"};
-    const char* example = bits == 8 ? kExamples[0]
+    const char* example = bits == 8    ? kExamples[0]
                           : bits == 16 ? kExamples[1]
                           : bits == 24 ? kExamples[2]
                                        : kExamples[3];
-    const std::string expected = "expected a " + std::to_string(bits) +
-                                 "-bit hex string like \"" + example + "\", got " + Shown(j);
+    const std::string expected = std::string(bits == 8 ? "expected an " : "expected a ") +
+                                 std::to_string(bits) + "-bit hex string like \"" + example +
+                                 "\", got " + Shown(j);
     if (!j.is_string()) return Fail(path, expected);
     const std::string& s = j.get_ref<const std::string&>();
     if (s.size() < 3 || s.size() > 2 + static_cast<size_t>(bits / 4) || s[0] != '0' ||
@@ -263,8 +269,9 @@ class Loader {
 
   bool Iommu(const json& j, const std::string& path, IommuParams* io) {
     if (!j.is_object()) return Fail(path, "expected a JSON object, got " + Shown(j));
-    if (!Keys(j, path, {"comment", "model", "address_width", "pgsize_bitmap", "cache_coherency",
-                        "interrupt_remapping", "ht_hole"}) ||
+    if (!Keys(j, path,
+              {"comment", "model", "address_width", "pgsize_bitmap", "cache_coherency",
+               "interrupt_remapping", "ht_hole"}) ||
         !Comment(j, path)) {
       return false;
     }
@@ -278,8 +285,8 @@ class Loader {
       } else if (m == "arm-smmu") {
         io->model = IommuModel::kArmSmmu;
       } else {
-        return Fail(path + "/model", "expected \"intel-vtd\", \"amd-vi\" or \"arm-smmu\", got " +
-                                         Shown(j["model"]));
+        return Fail(path + "/model",
+                    "expected \"intel-vtd\", \"amd-vi\" or \"arm-smmu\", got " + Shown(j["model"]));
       }
     }
     uint64_t v = 0;
@@ -287,8 +294,8 @@ class Loader {
       if (!Uint(j["address_width"], path + "/address_width", 64, &v)) return false;
       io->address_width = static_cast<uint32_t>(v);
     }
-    if (j.contains("pgsize_bitmap") && !Hex(j["pgsize_bitmap"], path + "/pgsize_bitmap", 64,
-                                            &io->pgsize_bitmap)) {
+    if (j.contains("pgsize_bitmap") &&
+        !Hex(j["pgsize_bitmap"], path + "/pgsize_bitmap", 64, &io->pgsize_bitmap)) {
       return false;
     }
     return (!j.contains("cache_coherency") ||
@@ -325,12 +332,13 @@ class Loader {
     return true;
   }
 
-  bool Function(const json& j, const std::string& path, PciBusId bus,
-                const std::string& owner_name, TopologySpec* spec) {
+  bool Function(const json& j, const std::string& path, PciBusId bus, const std::string& owner_name,
+                TopologySpec* spec) {
     if (!j.is_object()) return Fail(path, "expected a JSON object, got " + Shown(j));
-    if (!Keys(j, path, {"comment", "address", "kind", "name", "vendor", "device",
-                        "subsystem_vendor", "subsystem", "class", "revision", "driver", "acs",
-                        "group", "model", "params", "rmrr", "secondary_bus", "devices"}) ||
+    if (!Keys(j, path,
+              {"comment", "address", "kind", "name", "vendor", "device", "subsystem_vendor",
+               "subsystem", "class", "revision", "driver", "acs", "group", "model", "params",
+               "rmrr", "secondary_bus", "devices"}) ||
         !Comment(j, path)) {
       return false;
     }
@@ -348,7 +356,8 @@ class Loader {
       if (!found) {
         return Fail(path + "/kind",
                     "expected \"endpoint\", \"host-bridge\", \"root-port\", \"switch-upstream\", "
-                    "\"switch-downstream\" or \"pcie-to-pci-bridge\", got " + Shown(j["kind"]));
+                    "\"switch-downstream\" or \"pcie-to-pci-bridge\", got " +
+                        Shown(j["kind"]));
       }
     }
     const bool endpoint = kind == FunctionKind::kEndpoint;
@@ -361,8 +370,8 @@ class Loader {
     }
     for (const char* key : {"secondary_bus", "devices"}) {
       if (!bridge && j.contains(key)) {
-        return Fail(Join(path, key), std::string("only bridges take \"") + key + "\", not a " +
-                                         FunctionKindName(kind));
+        return Fail(Join(path, key), std::string("only bridges take \"") + key + "\", not " +
+                                         (endpoint ? "an " : "a ") + FunctionKindName(kind));
       }
     }
 
@@ -384,15 +393,15 @@ class Loader {
       int bits;
       bool required;
     };
-    for (const HexField& h : {HexField{"vendor", 16, endpoint}, HexField{"device", 16, endpoint},
-                              HexField{"subsystem_vendor", 16, false},
-                              HexField{"subsystem", 16, false}, HexField{"class", 24, endpoint},
-                              HexField{"revision", 8, false},
-                              HexField{"secondary_bus", 8, bridge}}) {
+    for (const HexField& h :
+         {HexField{"vendor", 16, endpoint}, HexField{"device", 16, endpoint},
+          HexField{"subsystem_vendor", 16, false}, HexField{"subsystem", 16, false},
+          HexField{"class", 24, endpoint}, HexField{"revision", 8, false},
+          HexField{"secondary_bus", 8, bridge}}) {
       if (!j.contains(h.key)) {
         if (h.required) {
-          return Fail(Join(path, h.key), std::string("missing required key for a ") +
-                                             FunctionKindName(kind) + " (a " +
+          return Fail(Join(path, h.key), std::string("missing required key for kind \"") +
+                                             FunctionKindName(kind) + "\" (expected a " +
                                              std::to_string(h.bits) + "-bit hex string)");
         }
         continue;
@@ -442,8 +451,9 @@ class Loader {
   }
 
   bool Rmrr(const json& j, const std::string& path, std::vector<core::IovaRange>* out) {
-    const std::string expected = "expected an array of [start, end] pairs of hex strings like "
-                                 "[\"0xe0000\", \"0xeffff\"]";
+    const std::string expected =
+        "expected an array of [start, end] pairs of hex strings like "
+        "[\"0xe0000\", \"0xeffff\"]";
     if (!j.is_array()) return Fail(path, expected + ", got " + Shown(j));
     for (size_t k = 0; k < j.size(); ++k) {
       const json& pair = j[k];

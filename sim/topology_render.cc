@@ -109,8 +109,8 @@ class TreeDrawer {
 std::string RenderPciTree(const Topology& topology) { return TreeDrawer(topology).Draw(); }
 
 std::string RenderIommuGroups(const Topology& topology) {
-  std::string out = std::string("IOMMU groups (") + IommuModelName(topology.iommu().model) +
-                    ", " + std::to_string(topology.iommu().address_width) + "-bit):\n";
+  std::string out = std::string("IOMMU groups (") + IommuModelName(topology.iommu().model) + ", " +
+                    std::to_string(topology.iommu().address_width) + "-bit):\n";
   for (const IommuGroup& g : topology.groups()) {
     out += "group " + std::to_string(g.id);
     if (!g.viable) {

@@ -9,7 +9,7 @@
 //
 //   -[0000:00]-+-00.0  8086:29c0 Q35 host bridge  driver=none  group=0
 //              +-01.0  1234:11e8 QEMU edu  driver=vfio-pci  group=1
-//              +-02.0-[01]----00.0  1b36:1100 vfio-sim DMA test device  driver=vfio-pci  group=3
+//              +-02.0-[01]----00.0  1234:5d01 vfio-sim DMA test device  driver=vfio-pci  group=3
 //              ...
 //   IOMMU groups (intel-vtd, 48-bit):
 //   group 1:

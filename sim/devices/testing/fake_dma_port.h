@@ -8,7 +8,9 @@
 //     wraps past 2^64 with kOorAddress, an injected page with its reason;
 //   - every access checks the whole range first, so a failed Read or Write
 //     touches nothing (the all-or-nothing behaviour DmaPort recommends);
-//   - faults are recorded in order, like an IOMMU fault queue.
+//   - faults are recorded in order, like an IOMMU fault queue;
+//   - set_scribble_on_fault(true) makes a failed Read fill `dst` with 0xcc,
+//     which the DmaPort contract allows, to prove devices bounce reads.
 // Peek/Poke are the test's backdoor (no permission checks, no records).
 //
 // Thread safety: all methods are thread-safe (one internal mutex).
@@ -79,6 +81,11 @@ class FakeDmaPort : public DmaPort {
     return out;
   }
 
+  void set_scribble_on_fault(bool on) {
+    std::lock_guard<std::mutex> lock(mu_);
+    scribble_ = on;
+  }
+
   std::vector<core::FaultRecord> faults() const {
     std::lock_guard<std::mutex> lock(mu_);
     return faults_;
@@ -95,7 +102,10 @@ class FakeDmaPort : public DmaPort {
   DmaResult Read(uint64_t iova, void* dst, size_t len, core::Pasid pasid) override {
     std::lock_guard<std::mutex> lock(mu_);
     ++read_calls_;
-    if (auto f = Check(iova, len, pasid, core::kProtRead)) return Record(*f);
+    if (auto f = Check(iova, len, pasid, core::kProtRead)) {
+      if (scribble_) std::memset(dst, 0xcc, len);
+      return Record(*f);
+    }
     Copy(iova, len, pasid, [&](uint8_t* mem, size_t done, size_t n) {
       std::memcpy(static_cast<uint8_t*>(dst) + done, mem, n);
     });
@@ -208,6 +218,7 @@ class FakeDmaPort : public DmaPort {
   std::vector<core::FaultRecord> faults_;
   uint64_t read_calls_ = 0;
   uint64_t write_calls_ = 0;
+  bool scribble_ = false;
 };
 
 }  // namespace vfiosim::sim::testing
