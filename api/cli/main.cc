@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "api/cli/demo.h"
+#include "api/cli/topology_cmd.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"vfio-sim: a userspace emulation of the Linux VFIO type1 IOMMU backend"};
@@ -12,7 +13,12 @@ int main(int argc, char** argv) {
   CLI::App* demo_cmd = app.add_subcommand("demo", "run the canonical VFIO sequence on the default machine");
   demo_cmd->add_option("--profile", demo.profile, "uAPI profile (linux-6.1, linux-6.18, rfc-...)");
 
+  std::string topology_file;
+  CLI::App* topology_cmd = app.add_subcommand("topology", "print the simulated PCI tree and IOMMU groups");
+  topology_cmd->add_option("--topology", topology_file, "topology file (JSON); default: the built-in machine");
+
   CLI11_PARSE(app, argc, argv);
   if (*demo_cmd) return vfiosim::api::RunDemo(demo, stdout);
+  if (*topology_cmd) return vfiosim::api::RunTopology(topology_file, stdout);
   return 2;
 }
