@@ -8,6 +8,7 @@
 #ifndef VFIOSIM_CORE_CONTAINER_H_
 #define VFIOSIM_CORE_CONTAINER_H_
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -27,11 +28,9 @@ class Container {
   Kernel* kernel() const { return kernel_; }
   Mutex& mu() { return mu_; }
 
-  // True when SET_IOMMU has succeeded and a group is still attached.
-  bool HasIommu() {
-    MutexLock lock(mu_);
-    return iommu_ != nullptr;
-  }
+  // True when SET_IOMMU has succeeded and a group is still attached. Lock-
+  // free: the ioctl path asks before every driver call.
+  bool HasIommu() const { return has_iommu_.load(std::memory_order_acquire); }
   // The backend; nullptr without a driver. Requires mu().
   Type1Iommu* iommu() REQUIRES(mu_) { return iommu_.get(); }
 
@@ -50,6 +49,7 @@ class Container {
   const uint32_t id_;
   Mutex mu_;
   std::unique_ptr<Type1Iommu> iommu_ GUARDED_BY(mu_);
+  std::atomic<bool> has_iommu_{false};  // mirrors iommu_ != nullptr
   std::vector<GroupId> groups_;  // guarded by Kernel::mu_
 };
 

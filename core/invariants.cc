@@ -71,10 +71,10 @@ std::vector<std::string> CheckType1Invariants(const Type1Iommu& iommu, uint32_t 
     out.push_back("no mappings but " + std::to_string(iommu.page_table().table_count()) + " page tables");
   }
   // Unmapped neighbours of every mapping must not translate (no stray leaf).
-  const_cast<IovaSpace&>(space).ForEach([&](const DmaMapping& m) {
+  space.ForEach([&](const DmaMapping& m) {
     for (uint64_t probe : {m.iova - page, m.iova + m.size}) {
       if (m.iova == 0 && probe == m.iova - page) continue;
-      if (const_cast<IovaSpace&>(space).Find(probe) != nullptr) continue;
+      if (space.Find(probe) != nullptr) continue;
       if (iommu.page_table().Translate(probe, kProtRead).ok) {
         out.push_back("unmapped iova " + Hex(probe) + " translates");
       }

@@ -28,16 +28,31 @@ DmaMapping* IovaSpace::Next(DmaMapping* m) {
 
 DmaMapping* IovaSpace::First() { return tree_.empty() ? nullptr : &*tree_.begin(); }
 
+DmaMapping* IovaSpace::LastStartingAtOrBefore(uint64_t iova) {
+  auto it = tree_.upper_bound(iova);
+  return it == tree_.begin() ? nullptr : &*std::prev(it);
+}
+
 Result<DmaMapping*> IovaSpace::Insert(const DmaMapping& proto) {
+  Result<DmaMapping*> m = InsertIfFree(proto);
+  return m;
+}
+
+Result<DmaMapping*> IovaSpace::InsertIfFree(const DmaMapping& proto) {
+  const uint64_t last = proto.iova + proto.size - 1;
+  auto next = tree_.upper_bound(proto.iova);  // first mapping starting after proto.iova
+  if (next != tree_.end() && next->iova <= last) return Error(EEXIST);
+  if (next != tree_.begin() && std::prev(next)->last() >= proto.iova) return Error(EEXIST);
   if (ShouldFail(FailSite::kMappingAlloc)) return Error(ENOMEM);
   DmaMapping* m = AllocateRecord();
+  *m = DmaMapping{};
   m->iova = proto.iova;
   m->size = proto.size;
   m->vaddr = proto.vaddr;
   m->prot = proto.prot;
   m->vaddr_invalid = proto.vaddr_invalid;
   m->msi_reserved = proto.msi_reserved;
-  tree_.insert_unique(*m);
+  tree_.insert_before(next, *m);
   return m;
 }
 

@@ -35,13 +35,22 @@ class IovaSpace {
   // ---- mappings ----
   // Lowest-addressed mapping overlapping `range`, or nullptr.
   DmaMapping* FirstOverlap(const IovaRange& range);
+  const DmaMapping* FirstOverlap(const IovaRange& range) const {
+    return const_cast<IovaSpace*>(this)->FirstOverlap(range);
+  }
   // Mapping containing `iova`, or nullptr.
   DmaMapping* Find(uint64_t iova);
+  const DmaMapping* Find(uint64_t iova) const { return const_cast<IovaSpace*>(this)->Find(iova); }
   // The mapping after `m` in address order, or nullptr.
   DmaMapping* Next(DmaMapping* m);
   DmaMapping* First();
+  // The mapping with the greatest start <= `iova`, or nullptr.
+  DmaMapping* LastStartingAtOrBefore(uint64_t iova);
   // Inserts a copy of `proto` (which must not overlap). ENOMEM via fail-nth.
   Result<DmaMapping*> Insert(const DmaMapping& proto);
+  // Overlap check and insertion in one tree walk: EEXIST when `proto`
+  // overlaps a mapping, ENOMEM via fail-nth, else the inserted record.
+  Result<DmaMapping*> InsertIfFree(const DmaMapping& proto);
   void Erase(DmaMapping* m);
   void Clear();
   size_t mapping_count() const { return tree_.size(); }

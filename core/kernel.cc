@@ -1,6 +1,7 @@
 #include "core/kernel.h"
 
 #include <algorithm>
+#include <set>
 
 #include "core/fault_injection.h"
 
@@ -162,6 +163,7 @@ Status Kernel::SetIommu(Container& c, long arg, PasidOwner owner) {
   iommu->set_owner(owner);
   if (nesting) ++nesting_users_[owner];
   c.iommu_ = std::move(iommu);
+  c.has_iommu_.store(true, std::memory_order_release);
   return Status::Ok();
 }
 
@@ -240,6 +242,7 @@ void Kernel::ReleaseIommuLocked(Container& c) {
       pasids_.ReleaseOwner(iommu->owner());
     }
   }
+  c.has_iommu_.store(false, std::memory_order_release);
   c.iommu_.reset();
 }
 
@@ -328,11 +331,25 @@ Result<Pasid> Kernel::PasidAlloc(Container& c, PasidOwner owner, Pasid min, Pasi
 }
 
 Status Kernel::PasidFree(Container& c, PasidOwner owner, Pasid pasid) {
-  MutexLock lock(c.mu());
-  Result<NestedDomain*> nested = NestedLocked(c);
-  if (!nested.ok()) return nested.status();
+  MutexLock lock(mu_);
+  {
+    MutexLock container_lock(c.mu());
+    Result<NestedDomain*> nested = NestedLocked(c);
+    if (!nested.ok()) return nested.status();
+  }
   VFIOSIM_RETURN_IF_ERROR(pasids_.Free(owner, pasid));
-  if ((*nested)->IsBound(pasid)) (void)(*nested)->Unbind(pasid, c.iommu()->iotlb());
+  // A freed PASID leaves every binding, in whichever container of the
+  // machine it was bound (another process may allocate the number next).
+  std::set<Container*> seen;
+  for (auto& [id, g] : groups_) {
+    Container* other = g->container.get();
+    if (other == nullptr || !seen.insert(other).second) continue;
+    MutexLock container_lock(other->mu());
+    Type1Iommu* iommu = other->iommu();
+    if (iommu != nullptr && iommu->nested() != nullptr && iommu->nested()->IsBound(pasid)) {
+      (void)iommu->nested()->Unbind(pasid, iommu->iotlb());
+    }
+  }
   return Status::Ok();
 }
 

@@ -176,7 +176,8 @@ class IoPageTable {
   Status SplitAt(uint64_t addr, std::vector<Split>* log);
   void UndoSplits(std::vector<Split>* log);
   // Clears a range in which no leaf straddles an edge; frees emptied tables.
-  void ClearRange(Table table, int level, uint64_t iova, uint64_t size);
+  // Returns whether anything was cleared (only then can a table have become empty).
+  bool ClearRange(Table table, int level, uint64_t iova, uint64_t size);
   void FreeSubtree(Table table, int level);
 
   static Table AllocTable();  // consults fail-nth; nullptr on failure; contents undefined

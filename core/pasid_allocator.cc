@@ -80,7 +80,9 @@ Result<Pasid> PasidAllocator::Alloc(PasidOwner owner, Pasid min, Pasid max) {
   if (min > max) return Error(EINVAL);
   const Pasid lo = std::max<Pasid>(min, 1);
   const Pasid hi = std::min<Pasid>(max, max_pasid_);
-  if (lo > hi) return Error(EINVAL);  // range wholly outside [1, max_pasid_]
+  // [0, 0] is a valid range that holds no allocatable PASID (0 is reserved):
+  // exhausted, like any full range. A range above the space is malformed.
+  if (lo > hi) return Error(max == 0 ? ENOSPC : EINVAL);
 
   MutexLock lock(mu_);
   auto it = owners_.find(owner);

@@ -164,9 +164,14 @@ Status Type1Iommu::Map(const MapRequest& req) {
   VFIOSIM_RETURN_IF_ERROR(CheckMapArguments(req, &range));
   if (req.update_vaddr) return MapUpdateVaddr(req, range);
   if (req.msi_reserved && !NeedsMsiWindow()) return Error(EINVAL);
-  if (space_.FirstOverlap(range) != nullptr) return Error(EEXIST);
-  if (dma_avail_ == 0) return Error(ENOSPC);
-  if (!space_.InIovaList(range)) return Error(EINVAL);
+  // EEXIST precedes ENOSPC and the range check (case 54); with entries left
+  // the overlap test is folded into the insertion walk below.
+  if (dma_avail_ == 0) {
+    return space_.FirstOverlap(range) != nullptr ? Error(EEXIST) : Error(ENOSPC);
+  }
+  if (!space_.InIovaList(range)) {
+    return space_.FirstOverlap(range) != nullptr ? Error(EEXIST) : Error(EINVAL);
+  }
 
   DmaMapping proto;
   proto.iova = req.iova;
@@ -174,28 +179,31 @@ Status Type1Iommu::Map(const MapRequest& req) {
   proto.vaddr = HostVa{req.vaddr};
   proto.prot = static_cast<uint8_t>((req.read ? kProtRead : 0) | (req.write ? kProtWrite : 0));
   proto.msi_reserved = req.msi_reserved;
-  if (!req.msi_reserved && machine_.vaddr_policy == VaddrPolicy::kVerify) {
-    // Pinning stand-in: the kernel's get_user_pages fails with EFAULT.
-    VFIOSIM_RETURN_IF_ERROR(CheckUserRange(req.vaddr, req.size, req.write));
-  }
-  if (!req.msi_reserved) VFIOSIM_RETURN_IF_ERROR(memlock_->Charge(req.size));
-  Result<DmaMapping*> inserted = space_.Insert(proto);
-  if (!inserted.ok()) {
-    if (!req.msi_reserved) memlock_->Uncharge(req.size);
-    return inserted.status();
-  }
+  // The kernel's order from here: the vfio_dma is allocated and inserted
+  // (EEXIST, ENOMEM), then pinned (EFAULT, then RLIMIT_MEMLOCK's ENOMEM), then
+  // mapped; any failure removes the whole entry again.
+  Result<DmaMapping*> inserted = space_.InsertIfFree(proto);
+  if (!inserted.ok()) return inserted.status();
+  Status pinned = Status::Ok();
   if (!req.msi_reserved) {
-    Status mapped = page_table_.Map(req.iova, HostVa{req.vaddr}, req.size, proto.prot);
-    if (mapped.ok() && machine_.page_table_bytes_limit != 0 &&
-        page_table_.table_bytes() > machine_.page_table_bytes_limit) {
-      (void)page_table_.Unmap(req.iova, req.size);
-      mapped = Error(ENOMEM);
+    if (machine_.vaddr_policy == VaddrPolicy::kVerify) {
+      // Pinning stand-in: the kernel's get_user_pages fails with EFAULT.
+      pinned = CheckUserRange(req.vaddr, req.size, req.write);
     }
-    if (!mapped.ok()) {
-      space_.Erase(*inserted);
-      memlock_->Uncharge(req.size);
-      return mapped;
+    if (pinned.ok()) pinned = memlock_->Charge(req.size);
+    if (pinned.ok()) {
+      pinned = page_table_.Map(req.iova, HostVa{req.vaddr}, req.size, proto.prot);
+      if (pinned.ok() && machine_.page_table_bytes_limit != 0 &&
+          page_table_.table_bytes() > machine_.page_table_bytes_limit) {
+        (void)page_table_.Unmap(req.iova, req.size);
+        pinned = Error(ENOMEM);
+      }
+      if (!pinned.ok()) memlock_->Uncharge(req.size);
     }
+  }
+  if (!pinned.ok()) {
+    space_.Erase(*inserted);
+    return pinned;
   }
   --dma_avail_;
   return Status::Ok();
@@ -256,7 +264,14 @@ void Type1Iommu::RemoveMapping(DmaMapping* m) {
 Result<uint64_t> Type1Iommu::Unmap(const UnmapRequest& req) {
   IovaRange range;
   VFIOSIM_RETURN_IF_ERROR(CheckUnmapArguments(req, &range));
-  if (v2_ && !req.all && BisectsMapping(range)) return Error(EINVAL);
+  DmaMapping* first = space_.FirstOverlap(range);
+  if (v2_ && !req.all && first != nullptr) {
+    // v2 refuses to split an entry: the first overlapping entry must start at
+    // iova, and the one holding the last byte must end there.
+    if (first->iova < range.start) return Error(EINVAL);
+    DmaMapping* tail = first->last() >= range.last ? first : space_.LastStartingAtOrBefore(range.last);
+    if (tail != nullptr && tail->last() > range.last) return Error(EINVAL);
+  }
 
   uint64_t unmapped = 0;
   // Classic kernels end the walk at iova + size computed modulo 2^64: a
@@ -264,8 +279,7 @@ Result<uint64_t> Type1Iommu::Unmap(const UnmapRequest& req) {
   if (!req.all && range.last == ~0ull && !behavior_.top_of_space_fixed) return unmapped;
   if (req.invalidate_vaddr) {
     std::vector<DmaMapping*> marked;
-    for (DmaMapping* m = space_.FirstOverlap(range); m != nullptr && m->iova <= range.last;
-         m = space_.Next(m)) {
+    for (DmaMapping* m = first; m != nullptr && m->iova <= range.last; m = space_.Next(m)) {
       if (!v2_ && range.start > m->iova) break;
       if (m->vaddr_invalid) {
         for (DmaMapping* undo : marked) undo->vaddr_invalid = false;
@@ -280,7 +294,7 @@ Result<uint64_t> Type1Iommu::Unmap(const UnmapRequest& req) {
     return unmapped;
   }
 
-  DmaMapping* m = space_.FirstOverlap(range);
+  DmaMapping* m = first;
   while (m != nullptr && m->iova <= range.last) {
     if (!v2_ && range.start > m->iova) break;  // v1: a request starting inside an entry stops here
     DmaMapping* next = space_.Next(m);
