@@ -148,11 +148,16 @@ Status Type1Iommu::MapUpdateVaddr(const MapRequest& req, const IovaRange& range)
   DmaMapping* m = space_.FirstOverlap(range);
   if (m == nullptr) return Error(ENOENT);
   if (!m->vaddr_invalid || m->iova != req.iova || m->size != req.size) return Error(EINVAL);
-  // The IOMMU keeps mapping the same pages; in this simulator the pages are
-  // reached through the new address, so the table follows it.
-  VFIOSIM_RETURN_IF_ERROR(page_table_.Remap(m->iova, HostVa{req.vaddr}, m->size, m->prot));
-  iotlb_.InvalidateRange(domain_id_, m->iova, m->size);
-  if (nested_) nested_->Stage2Changed(iotlb_);
+  // The kernel keeps mapping the same pinned pages and only records the new
+  // address (no check of it). In this simulator pages are reached through a
+  // client address, so the table follows the new one when it can be one; an
+  // address outside the user half (accepted, as by the kernel) keeps the old
+  // translation.
+  if (!IsObviouslyBadUserAddress(req.vaddr, req.size)) {
+    VFIOSIM_RETURN_IF_ERROR(page_table_.Remap(m->iova, HostVa{req.vaddr}, m->size, m->prot));
+    iotlb_.InvalidateRange(domain_id_, m->iova, m->size);
+    if (nested_) nested_->Stage2Changed(iotlb_);
+  }
   m->vaddr = HostVa{req.vaddr};
   m->vaddr_invalid = false;
   --vaddr_invalid_count_;
@@ -200,6 +205,14 @@ Status Type1Iommu::Map(const MapRequest& req) {
       }
       if (!pinned.ok()) memlock_->Uncharge(req.size);
     }
+  }
+  // With dirty tracking on, the entry needs a bitmap of at most INT_MAX bits.
+  if (pinned.ok() && dirty_tracking_ && req.size / min_page_ > kDirtyBitmapPagesMax) {
+    if (!req.msi_reserved) {
+      (void)page_table_.Unmap(req.iova, req.size);
+      memlock_->Uncharge(req.size);
+    }
+    pinned = Error(EINVAL);
   }
   if (!pinned.ok()) {
     space_.Erase(*inserted);
@@ -316,6 +329,10 @@ Result<uint64_t> Type1Iommu::Unmap(const UnmapRequest& req) {
 
 Status Type1Iommu::DirtyStart() {
   if (!dirty_tracking_) {
+    // vfio_dma_bitmap_alloc: an entry of more than INT_MAX pages cannot be tracked.
+    bool too_big = false;
+    space_.ForEach([&](const DmaMapping& m) { too_big |= m.size / min_page_ > kDirtyBitmapPagesMax; });
+    if (too_big) return Error(EINVAL);
     if (ShouldFail(FailSite::kDirtyBitmapAlloc)) return Error(ENOMEM);
     dirty_tracking_ = true;
   }

@@ -84,6 +84,7 @@ struct MemlockAccount {
 };
 
 // Largest dirty bitmap the kernel accepts: one bit per page for INT_MAX pages.
+inline constexpr uint64_t kDirtyBitmapPagesMax = 0x7fffffff;
 inline constexpr uint64_t kDirtyBitmapSizeMax = 0x10000000;
 
 class Type1Iommu {
