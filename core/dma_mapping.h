@@ -8,6 +8,7 @@
 
 #include <boost/intrusive/set.hpp>
 #include <cstdint>
+#include <memory>
 
 #include "core/range.h"
 #include "core/types.h"
@@ -18,6 +19,9 @@ using MappingHook = boost::intrusive::set_base_hook<boost::intrusive::optimize_s
                                                      boost::intrusive::link_mode<boost::intrusive::normal_link>>;
 
 struct DmaMapping : public MappingHook {
+  // The entry's dirty bitmap while tracking is on (vfio_dma->bitmap): created
+  // on first use, owned, freed with the entry or when tracking stops.
+  std::unique_ptr<uint64_t[]> dirty_bitmap;
   uint64_t iova = 0;
   uint64_t size = 0;  // bytes, a multiple of the minimum page size, never 0
   HostVa vaddr{};

@@ -45,7 +45,6 @@ Result<DmaMapping*> IovaSpace::InsertIfFree(const DmaMapping& proto) {
   if (next != tree_.begin() && std::prev(next)->last() >= proto.iova) return Error(EEXIST);
   if (ShouldFail(FailSite::kMappingAlloc)) return Error(ENOMEM);
   DmaMapping* m = AllocateRecord();
-  *m = DmaMapping{};
   m->iova = proto.iova;
   m->size = proto.size;
   m->vaddr = proto.vaddr;
@@ -77,7 +76,10 @@ DmaMapping* IovaSpace::AllocateRecord() {
   return m;
 }
 
-void IovaSpace::FreeRecord(DmaMapping* m) { free_.push_back(m); }
+void IovaSpace::FreeRecord(DmaMapping* m) {
+  m->dirty_bitmap.reset();
+  free_.push_back(m);
+}
 
 bool IovaSpace::InIovaList(const IovaRange& range) const {
   auto it = iova_list_.find(range.start);

@@ -58,6 +58,10 @@ class IovaSpace {
   void ForEach(F f) const {
     for (const DmaMapping& m : tree_) f(m);
   }
+  template <typename F>
+  void ForEachMutable(F f) {
+    for (DmaMapping& m : tree_) f(m);
+  }
   // Bytes of bookkeeping per live mapping (record + pool slot), for reports.
   static constexpr size_t kBytesPerMapping = sizeof(DmaMapping);
 

@@ -144,7 +144,8 @@ class Type1Iommu {
   Status CheckUnmapArguments(const UnmapRequest& req, IovaRange* range) const;
   bool BisectsMapping(const IovaRange& range);
   bool NeedsMsiWindow() const;
-  Status WriteDirtyBits(const DmaMapping& m, uint64_t base_iova, uint64_t user_bitmap);
+  // `query`: GET_BITMAP (the entry lives on) rather than UNMAP.
+  Status WriteDirtyBits(DmaMapping& m, uint64_t base_iova, uint64_t user_bitmap, bool query);
   void RemoveMapping(DmaMapping* m);
   IovaSet ComputeIovaList(const std::map<GroupId, std::vector<ReservedRegion>>& groups) const;
   std::vector<ReservedRegion> ExcludedRegions(const std::vector<ReservedRegion>& regions) const;
