@@ -21,6 +21,7 @@ struct probe {
   uint8_t* hole;  /* a page that was mapped and unmapped again */
   uint8_t* half;  /* two pages whose second half is unmapped */
   uint8_t* robuf; /* two read-only pages */
+  void* bar0;     /* the device's BAR0, first page, while mapped */
   int container;
   int group;
 };
@@ -35,6 +36,23 @@ static int sys_open(struct probe* p, const char* path) { return p->sys->open(p->
 static int sys_ioctl(struct probe* p, int fd, unsigned long req, uintptr_t arg) {
   errno = 0;
   return p->sys->ioctl(p->sys->ctx, fd, req, arg);
+}
+
+static ssize_t sys_pread(struct probe* p, int fd, void* buf, size_t n, off_t off) {
+  errno = 0;
+  return p->sys->pread ? p->sys->pread(p->sys->ctx, fd, buf, n, off) : pread(fd, buf, n, off);
+}
+static ssize_t sys_pwrite(struct probe* p, int fd, const void* buf, size_t n, off_t off) {
+  errno = 0;
+  return p->sys->pwrite ? p->sys->pwrite(p->sys->ctx, fd, buf, n, off) : pwrite(fd, buf, n, off);
+}
+static void* sys_mmap(struct probe* p, size_t len, int prot, int fd, off_t off) {
+  errno = 0;
+  return p->sys->mmap ? p->sys->mmap(p->sys->ctx, NULL, len, prot, MAP_SHARED, fd, off)
+                      : mmap(NULL, len, prot, MAP_SHARED, fd, off);
+}
+static int sys_munmap(struct probe* p, void* addr, size_t len) {
+  return p->sys->munmap ? p->sys->munmap(p->sys->ctx, addr, len) : munmap(addr, len);
 }
 
 /* `name ret=R errno=E` then the caller's fields. */
@@ -500,14 +518,199 @@ static int phase_device(struct probe* p, const char* bdf, int* second) {
   return dev;
 }
 
-static void phase_edu_mappings(struct probe* p) {
+/* ---- device regions, interrupts, reset, config space, mmap ---- */
+
+#define REGION(index) ((off_t)((uint64_t)(index) << 40))
+
+static void print_region_caps(struct probe* p, const char* name, const uint8_t* raw, size_t size, uint32_t off) {
+  while (off != 0 && off + sizeof(struct vfio_info_cap_header) <= size) {
+    struct vfio_info_cap_header h;
+    memcpy(&h, raw + off, sizeof(h));
+    fprintf(p->out, "%s.cap off=0x%x id=%u version=%u next=0x%x", name, off, h.id, h.version, h.next);
+    if (h.id == VFIO_REGION_INFO_CAP_SPARSE_MMAP) {
+      struct vfio_region_info_cap_sparse_mmap c;
+      memcpy(&c, raw + off, sizeof(c));
+      fprintf(p->out, " kind=sparse_mmap nr_areas=%u\n", c.nr_areas);
+      for (uint32_t i = 0; i < c.nr_areas && off + sizeof(c) + (i + 1) * 16 <= size; ++i) {
+        struct vfio_region_sparse_mmap_area a;
+        memcpy(&a, raw + off + sizeof(c) + i * sizeof(a), sizeof(a));
+        fprintf(p->out, "%s.cap.area idx=%u offset=0x%llx size=0x%llx\n", name, i,
+                (unsigned long long)a.offset, (unsigned long long)a.size);
+      }
+    } else if (h.id == VFIO_REGION_INFO_CAP_TYPE) {
+      struct vfio_region_info_cap_type c;
+      memcpy(&c, raw + off, sizeof(c));
+      fprintf(p->out, " kind=type type=0x%x subtype=0x%x\n", c.type, c.subtype);
+    } else if (h.id == VFIO_REGION_INFO_CAP_MSIX_MAPPABLE) {
+      fprintf(p->out, " kind=msix_mappable\n");
+    } else {
+      fprintf(p->out, " kind=unknown\n");
+    }
+    off = h.next;
+  }
+}
+
+static void region_info(struct probe* p, const char* name, int dev, uint32_t index, uint32_t argsz) {
+  uint8_t* raw = malloc(4096);
+  memset(raw, FILL8, 4096);
+  struct vfio_region_info* in = (struct vfio_region_info*)raw;
+  in->argsz = argsz;
+  in->index = index;
+  int r = sys_ioctl(p, dev, VFIO_DEVICE_GET_REGION_INFO, (uintptr_t)raw);
+  head(p, name, r, errno, 0);
+  fields(p, " index=%u in_argsz=%u argsz=%u flags=0x%x cap_offset=0x%x size=0x%llx offset=0x%llx", index, argsz,
+         in->argsz, in->flags, in->cap_offset, (unsigned long long)in->size, (unsigned long long)in->offset);
+  endl(p);
+  if (r == 0 && (in->flags & VFIO_REGION_INFO_FLAG_CAPS) && in->cap_offset != 0 && in->cap_offset != 0xa5a5a5a5u) {
+    print_region_caps(p, name, raw, argsz < 4096 ? argsz : 4096, in->cap_offset);
+  }
+  free(raw);
+}
+
+static void irq_info(struct probe* p, const char* name, int dev, uint32_t index, uint32_t argsz) {
+  uint8_t raw[64];
+  memset(raw, FILL8, sizeof(raw));
+  struct vfio_irq_info* in = (struct vfio_irq_info*)raw;
+  in->argsz = argsz;
+  in->index = index;
+  int r = sys_ioctl(p, dev, VFIO_DEVICE_GET_IRQ_INFO, (uintptr_t)raw);
+  head(p, name, r, errno, 0);
+  fields(p, " index=%u in_argsz=%u argsz=%u flags=0x%x count=%u", index, argsz, in->argsz, in->flags, in->count);
+  endl(p);
+}
+
+/* A whole access or -1 (errno EIO for a short one). */
+static int region_rw(struct probe* p, int dev, void* buf, size_t n, off_t off, int write, int* err) {
+  ssize_t r = write ? sys_pwrite(p, dev, buf, n, off) : sys_pread(p, dev, buf, n, off);
+  *err = r < 0 ? errno : EIO;
+  return r == (ssize_t)n ? 0 : -1;
+}
+
+static void phase_device_regions(struct probe* p, int dev) {
+  for (uint32_t i = 0; i <= 9; ++i) region_info(p, "device.get_region_info", dev, i, 32);
+  region_info(p, "device.get_region_info", dev, 0xffffffffu, 32);
+  region_info(p, "device.get_region_info.argsz_small", dev, 0, 31);
+  region_info(p, "device.get_region_info.argsz_big", dev, 0, 4096);
+  for (uint32_t i = 0; i <= 5; ++i) irq_info(p, "device.get_irq_info", dev, i, 16);
+  irq_info(p, "device.get_irq_info", dev, 0, 15);
+  irq_info(p, "device.get_irq_info", dev, 0xffffffffu, 16);
+
+  struct vfio_irq_set set = {sizeof(set), VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
+                             VFIO_PCI_MSI_IRQ_INDEX, 0, 0};
+  simple(p, "device.set_irqs.msi_disable_none", dev, VFIO_DEVICE_SET_IRQS, (uintptr_t)&set);
+  simple(p, "device.reset", dev, VFIO_DEVICE_RESET, 0);
+
+  uint16_t ids[2] = {0, 0};
+  int err = 0;
+  int r = region_rw(p, dev, ids, sizeof(ids), REGION(VFIO_PCI_CONFIG_REGION_INDEX), 0, &err);
+  head(p, "device.config_read.ids", r, err, 0);
+  fields(p, " vendor=0x%04x device=0x%04x", ids[0], ids[1]);
+  endl(p);
+  uint16_t cmd = 0;
+  off_t cmd_off = REGION(VFIO_PCI_CONFIG_REGION_INDEX) + 4;
+  region_rw(p, dev, &cmd, sizeof(cmd), cmd_off, 0, &err);
+  fprintf(p->out, "# pci command before=0x%04x\n", cmd);
+  uint16_t value = cmd | 0x4; /* PCI_COMMAND_MASTER: the edu DMA below needs it */
+  r = region_rw(p, dev, &value, sizeof(value), cmd_off, 1, &err);
+  if (r == 0) r = region_rw(p, dev, &value, sizeof(value), cmd_off, 0, &err);
+  head(p, "device.config_write.command", r, err, 0);
+  fields(p, " value=0x%04x", value);
+  endl(p);
+
+  p->bar0 = sys_mmap(p, PAGE, PROT_READ | PROT_WRITE, dev, REGION(VFIO_PCI_BAR0_REGION_INDEX));
+  err = errno;
+  head(p, "device.mmap.bar0", p->bar0 == MAP_FAILED ? -1 : 0, err, 0);
+  fields(p, " len=0x%lx", PAGE);
+  endl(p);
+  if (p->bar0 == MAP_FAILED) p->bar0 = NULL;
+  /* edu register 0x00: identification, read through the mapping. */
+  uint32_t ident = p->bar0 ? *(volatile uint32_t*)p->bar0 : 0;
+  head(p, "edu.ident", p->bar0 ? 0 : -1, EFAULT, 0);
+  fields(p, " value=0x%08x", ident);
+  endl(p);
+}
+
+/* ---- edu DMA (QEMU docs/specs/edu.rst) through the IOMMU ---- */
+
+#define EDU_DMA_SRC 0x80
+#define EDU_DMA_DST 0x88
+#define EDU_DMA_COUNT 0x90
+#define EDU_DMA_CMD 0x98
+#define EDU_DMA_START 0x1
+#define EDU_DMA_TO_RAM 0x2
+#define EDU_BUFFER 0x40000
+
+static int edu_write32(struct probe* p, int dev, uint32_t reg, uint32_t value) {
+  int err;
+  return region_rw(p, dev, &value, sizeof(value), REGION(VFIO_PCI_BAR0_REGION_INDEX) + reg, 1, &err);
+}
+
+/* One transfer, waited for by polling the command register (QEMU runs it
+ * from a timer). Returns 0 when the device reported completion. */
+static int edu_dma(struct probe* p, int dev, uint32_t src, uint32_t dst, uint32_t cmd) {
+  if (edu_write32(p, dev, EDU_DMA_SRC, src) || edu_write32(p, dev, EDU_DMA_DST, dst) ||
+      edu_write32(p, dev, EDU_DMA_COUNT, PAGE) || edu_write32(p, dev, EDU_DMA_CMD, cmd | EDU_DMA_START)) {
+    return -1;
+  }
+  for (int i = 0; i < 5000; ++i) {
+    uint32_t status = EDU_DMA_START;
+    int err;
+    if (region_rw(p, dev, &status, sizeof(status), REGION(VFIO_PCI_BAR0_REGION_INDEX) + EDU_DMA_CMD, 0, &err)) {
+      return -1;
+    }
+    if (!(status & EDU_DMA_START)) return 0;
+    usleep(1000);
+  }
+  errno = ETIMEDOUT;
+  return -1;
+}
+
+static int page_is(const uint8_t* page, uint8_t value) {
+  for (size_t i = 0; i < PAGE; ++i) {
+    if (page[i] != value) return 0;
+  }
+  return 1;
+}
+
+static void edu_result(struct probe* p, const char* name, int r, const char* key, int value) {
+  head(p, name, r, errno, 0);
+  fields(p, " %s=%d", key, value);
+  endl(p);
+}
+
+static void phase_edu_mappings(struct probe* p, int dev) {
   uint8_t* b = p->buf;
+  uint8_t *src = b + 0x8000, *dst = b + 0x9000, *ro = b + 0xa000, *wo = b + 0xb000;
   map(p, "edu.map.src", RW, VA(b, 0x8000), 0x200000, PAGE);
   map(p, "edu.map.dst", RW, VA(b, 0x9000), 0x201000, PAGE);
   map(p, "edu.map.ro", VFIO_DMA_MAP_FLAG_READ, VA(b, 0xa000), 0x202000, PAGE);
   map(p, "edu.map.wo", VFIO_DMA_MAP_FLAG_WRITE, VA(b, 0xb000), 0x203000, PAGE);
+
+  for (size_t i = 0; i < PAGE; ++i) src[i] = (uint8_t)(i * 7 + 3);
+  memset(dst, 0, PAGE);
+  int r = edu_dma(p, dev, 0x200000, EDU_BUFFER, 0);
+  if (r == 0) r = edu_dma(p, dev, EDU_BUFFER, 0x201000, EDU_DMA_TO_RAM);
+  edu_result(p, "edu.dma.roundtrip", r, "match", memcmp(src, dst, PAGE) == 0);
+
+  memset(ro, 0x5a, PAGE);
+  r = edu_dma(p, dev, EDU_BUFFER, 0x202000, EDU_DMA_TO_RAM);
+  edu_result(p, "edu.dma.write_to_readonly_map", r, "page_unchanged", page_is(ro, 0x5a));
+
+  memset(wo, 0x5a, PAGE);
+  r = edu_dma(p, dev, EDU_BUFFER, 0x203000, EDU_DMA_TO_RAM);
+  edu_result(p, "edu.dma.write_to_writeonly_map", r, "page_written", memcmp(wo, src, PAGE) == 0);
+
+  memset(dst, 0xc3, PAGE);
+  r = edu_dma(p, dev, EDU_BUFFER, 0x204000, EDU_DMA_TO_RAM);
+  edu_result(p, "edu.dma.write_to_unmapped", r, "dst_page_unchanged", page_is(dst, 0xc3));
+
   unmap(p, "edu.unmap.dst", 0, 0x201000, PAGE);
+  memset(dst, 0x3c, PAGE);
+  r = edu_dma(p, dev, EDU_BUFFER, 0x201000, EDU_DMA_TO_RAM);
+  edu_result(p, "edu.dma.write_after_unmap", r, "dst_page_unchanged", page_is(dst, 0x3c));
   unmap(p, "edu.unmap.rest", 0, 0x200000, 0x10000);
+  if (p->bar0 != NULL) sys_munmap(p, p->bar0, PAGE);
+  p->bar0 = NULL;
 }
 
 static void phase_v1(struct probe* p) {
@@ -609,7 +812,8 @@ int probe_run(const struct probe_sys* sys, FILE* out, const char* group_path, co
   phase_unmap_vaddr_dirty(&p);
   int second = -1;
   int dev = phase_device(&p, bdf, &second);
-  phase_edu_mappings(&p);
+  phase_device_regions(&p, dev);
+  phase_edu_mappings(&p, dev);
   if (dev >= 0) sys->close(sys->ctx, dev);
   if (second >= 0) sys->close(sys->ctx, second);
   phase_v1(&p);

@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -25,6 +26,11 @@ struct probe_sys {
   /* The limits phase: drop CAP_IPC_LOCK and set RLIMIT_MEMLOCK (bytes). */
   int (*drop_cap_ipc_lock)(void* ctx);
   int (*set_memlock_limit)(void* ctx, uint64_t bytes);
+  /* Device regions. NULL: the libc call (a real kernel or a preload shim). */
+  ssize_t (*pread)(void* ctx, int fd, void* buf, size_t count, off_t offset);
+  ssize_t (*pwrite)(void* ctx, int fd, const void* buf, size_t count, off_t offset);
+  void* (*mmap)(void* ctx, void* addr, size_t len, int prot, int flags, int fd, off_t offset);
+  int (*munmap)(void* ctx, void* addr, size_t len);
 };
 
 /* Runs the probe; returns 0 when it could run to the end. */
