@@ -3,6 +3,8 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <string>
 #include <vector>
 
 namespace vfiosim::core {
@@ -112,18 +115,32 @@ class VmaSnapshot {
     return cursor >= end;
   }
 
+  // Reads /proc/self/maps with raw system calls: this runs inside the
+  // LD_PRELOAD shim too, where libc's open/fopen lead back into the shim.
   void RefreshLocked() {
     vmas_.clear();
-    FILE* f = std::fopen("/proc/self/maps", "re");
-    if (f == nullptr) return;
-    char line[512];
-    while (std::fgets(line, sizeof(line), f) != nullptr) {
+    int fd = static_cast<int>(syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC));
+    if (fd < 0) return;
+    std::string text;
+    char buf[16384];
+    for (;;) {
+      long n = syscall(SYS_read, fd, buf, sizeof(buf));
+      if (n <= 0) break;
+      text.append(buf, static_cast<size_t>(n));
+    }
+    syscall(SYS_close, fd);
+    size_t pos = 0;
+    while (pos < text.size()) {
+      size_t eol = text.find('\n', pos);
+      if (eol == std::string::npos) eol = text.size();
       unsigned long long start = 0, end = 0;
       char perms[5] = {};
-      if (std::sscanf(line, "%llx-%llx %4s", &start, &end, perms) != 3) continue;
-      vmas_.push_back({start, end, perms[0] == 'r', perms[1] == 'w'});
+      std::string line = text.substr(pos, eol - pos);
+      if (std::sscanf(line.c_str(), "%llx-%llx %4s", &start, &end, perms) == 3) {
+        vmas_.push_back({start, end, perms[0] == 'r', perms[1] == 'w'});
+      }
+      pos = eol + 1;
     }
-    std::fclose(f);
   }
 
   std::mutex mu_;

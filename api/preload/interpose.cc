@@ -132,7 +132,12 @@ int __openat64_2(int dirfd, const char* path, int flags) {
 
 FILE* fopen(const char* path, const char* mode) {
   if (SimPath(AT_FDCWD, path)) return Shim::Get().Fopen(path, mode);
-  FILE* f = pl::Real_fopen()(path, mode);
+  pl::fopen_fn real = pl::Real_fopen();
+  if (real == nullptr) {
+    errno = ENOSYS;  // libc's fopen could not be resolved (dlsym re-entered)
+    return nullptr;
+  }
+  FILE* f = real(path, mode);
   if (f != nullptr) Host(fileno(f));
   return f;
 }

@@ -10,26 +10,32 @@
 namespace vfiosim::api::preload {
 namespace {
 
-// Initial-exec TLS: no __tls_get_addr (which may allocate) on access.
-__thread int t_sim_depth __attribute__((tls_model("initial-exec"))) = 0;
-__thread int t_in_dlsym __attribute__((tls_model("initial-exec"))) = 0;
+// Initial-exec TLS: no __tls_get_addr (which may allocate) on access. One
+// variable, not two: with -c opt (-fdata-sections, --gc-sections) the linker
+// emitted the second one's TPOFF relocation against the section start, so
+// both counters aliased and every libc lookup inside the simulator failed.
+struct ThreadState {
+  int sim_depth;
+  int in_dlsym;
+};
+__thread ThreadState t_state __attribute__((tls_model("initial-exec"))) = {0, 0};
 
 }  // namespace
 
-bool InSim() { return t_sim_depth > 0; }
-SimScope::SimScope() { ++t_sim_depth; }
-SimScope::~SimScope() { --t_sim_depth; }
+bool InSim() { return t_state.sim_depth > 0; }
+SimScope::SimScope() { ++t_state.sim_depth; }
+SimScope::~SimScope() { --t_state.sim_depth; }
 
 void* ResolveNext(std::atomic<void*>* slot, const char* name) {
   void* p = slot->load(std::memory_order_acquire);
   if (p != nullptr) return p;
-  if (t_in_dlsym) return nullptr;  // dlsym re-entered us: the caller falls back to a syscall
-  ++t_in_dlsym;
+  if (t_state.in_dlsym) return nullptr;  // dlsym re-entered us: the caller falls back to a syscall
+  ++t_state.in_dlsym;
   // dlsym may report failure through dlerror (allocating); errno must survive.
   int saved = errno;
   p = dlsym(RTLD_NEXT, name);
   errno = saved;
-  --t_in_dlsym;
+  --t_state.in_dlsym;
   if (p != nullptr) slot->store(p, std::memory_order_release);
   return p;
 }

@@ -13,8 +13,8 @@ mkdir -p "$OUT/obj"
 cd "$SRC"
 
 sources=()
-for f in core/*.cc sim/iommu_dma_port.cc sim/machine.cc api/*.cc tests/fuzz/fuzz_ops.cc tests/fuzz/fuzz_target.cc; do
-  case "$f" in *_test.cc) continue ;; esac
+for f in core/*.cc sim/*.cc sim/devices/*.cc api/*.cc tests/fuzz/fuzz_ops.cc tests/fuzz/fuzz_target.cc; do
+  case "$f" in *_test.cc|api/c_api.cc) continue ;; esac
   sources+=("$f")
 done
 
