@@ -16,6 +16,13 @@ auto TestChannel::WithIommu(core::GroupId group, F f)
 }
 
 sim::IommuDmaPort& TestChannel::Port(core::GroupId group) {
+  // The port of the group's first simulated device, so that test-channel DMA
+  // and the device's own DMA share one fault queue; a private port otherwise.
+  sim::Machine& machine = sim_.machine();
+  for (size_t i = 0; i < machine.device_count(); ++i) {
+    sim::MachineDevice& d = machine.DeviceAt(static_cast<uint32_t>(i));
+    if (d.group == group && d.dma) return *d.dma;
+  }
   std::lock_guard<std::mutex> lock(mu_);
   auto& port = ports_[group];
   if (!port) port = std::make_unique<sim::IommuDmaPort>(&sim_.kernel(), group);

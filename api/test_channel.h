@@ -37,7 +37,8 @@ class TestChannel {
                          core::Pasid pasid = core::kNoPasid);
   sim::DmaResult DmaWrite(core::GroupId group, uint64_t iova, const void* src, size_t len,
                           core::Pasid pasid = core::kNoPasid);
-  // The DMA port (and its fault queue) of `group`.
+  // The DMA port (and its fault queue) of `group`: the port of the group's
+  // first device, shared with that device's own DMA.
   sim::IommuDmaPort& Port(core::GroupId group);
 
   // Translation as the device would see it; ENODEV-like failure (nullopt)
