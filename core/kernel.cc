@@ -214,6 +214,7 @@ Status Kernel::SetContainer(GroupId id, const std::shared_ptr<Container>& c) {
   c->groups_.push_back(id);
   g->container = c;
   g->container_users = 1;
+  attach_generation_.fetch_add(1, std::memory_order_acq_rel);
   return Status::Ok();
 }
 
@@ -230,6 +231,7 @@ void Kernel::DetachLocked(Group& g) {
   }
   g.container.reset();
   g.container_users = 0;
+  attach_generation_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 void Kernel::ReleaseIommuLocked(Container& c) {

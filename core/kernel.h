@@ -15,6 +15,7 @@
 #ifndef VFIOSIM_CORE_KERNEL_H_
 #define VFIOSIM_CORE_KERNEL_H_
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string_view>
@@ -121,6 +122,9 @@ class Kernel {
   bool GroupFileOpen(GroupId id) const;
   uint32_t ContainerUsers(GroupId id) const;
   std::shared_ptr<Container> GroupContainer(GroupId id) const;
+  // Changes whenever any group joins or leaves a container: lets a DMA port
+  // cache its group's container and skip the kernel lock on the hot path.
+  uint64_t attach_generation() const { return attach_generation_.load(std::memory_order_acquire); }
 
  private:
   Group* FindGroupLocked(GroupId id) REQUIRES(mu_);
@@ -135,6 +139,7 @@ class Kernel {
   const KernelBehavior behavior_;
   MemlockAccount memlock_;
   PasidAllocator pasids_;
+  std::atomic<uint64_t> attach_generation_{0};
   mutable Mutex mu_;
   std::map<PasidOwner, uint32_t> nesting_users_ GUARDED_BY(mu_);  // vfio_mm references
   std::map<GroupId, std::unique_ptr<Group>> groups_ GUARDED_BY(mu_);

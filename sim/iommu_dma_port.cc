@@ -53,10 +53,20 @@ DmaResult IommuDmaPort::Record(const core::FaultRecord& fault) {
   return DmaResult::Fault(fault);
 }
 
+std::shared_ptr<core::Container> IommuDmaPort::Container() {
+  const uint64_t generation = kernel_->attach_generation();
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  if (generation != cached_generation_) {
+    cached_ = kernel_->GroupContainer(group_);
+    cached_generation_ = generation;
+  }
+  return cached_;
+}
+
 DmaResult IommuDmaPort::Access(uint64_t iova, void* buf, size_t len, core::Pasid pasid, bool write) {
   if (len == 0) return DmaResult::Ok();
   const uint8_t perm = write ? core::kProtWrite : core::kProtRead;
-  std::shared_ptr<core::Container> container = kernel_->GroupContainer(group_);
+  std::shared_ptr<core::Container> container = Container();
   if (!container) return Record(Blocked(iova, pasid, perm));
 
   core::FaultRecord fault;

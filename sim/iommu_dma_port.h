@@ -16,6 +16,8 @@
 #define VFIOSIM_SIM_IOMMU_DMA_PORT_H_
 
 #include <atomic>
+#include <memory>
+#include <mutex>
 
 #include "core/fault_queue.h"
 #include "core/kernel.h"
@@ -46,10 +48,15 @@ class IommuDmaPort : public DmaPort {
  private:
   DmaResult Access(uint64_t iova, void* buf, size_t len, core::Pasid pasid, bool write);
   DmaResult Record(const core::FaultRecord& fault);
+  // The group's container, re-read from the kernel only after an attach or detach.
+  std::shared_ptr<core::Container> Container();
 
   core::Kernel* const kernel_;
   const core::GroupId group_;
   core::FaultQueue faults_;
+  std::mutex cache_mu_;
+  uint64_t cached_generation_ = ~uint64_t{0};  // guarded by cache_mu_
+  std::shared_ptr<core::Container> cached_;     // guarded by cache_mu_
   std::atomic<int> fault_eventfd_{-1};
   DmaPortStats stats_;
 };
