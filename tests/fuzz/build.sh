@@ -11,6 +11,11 @@ LIB_FUZZING_ENGINE="${LIB_FUZZING_ENGINE:--fsanitize=fuzzer}"
 OUT="${OUT:-$SRC/out/fuzz}"
 mkdir -p "$OUT/obj"
 cd "$SRC"
+# Objects are reused only while no header changed since the last link (a stale
+# object built against an older struct layout is undefined behaviour).
+if [ -f "$OUT/vfio_fuzzer" ] && [ -n "$(find core sim api tests/fuzz -name '*.h' -newer "$OUT/vfio_fuzzer" | head -1)" ]; then
+  rm -f "$OUT"/obj/*.o
+fi
 
 sources=()
 for f in core/*.cc sim/*.cc sim/devices/*.cc api/*.cc tests/fuzz/fuzz_ops.cc tests/fuzz/fuzz_target.cc; do
