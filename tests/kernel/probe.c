@@ -807,8 +807,11 @@ int probe_run(const struct probe_sys* sys, FILE* out, const char* group_path, co
   p.robuf = mmap(NULL, 2 * PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p.buf == MAP_FAILED || p.hole == MAP_FAILED || p.half == MAP_FAILED || p.robuf == MAP_FAILED) return 1;
   memset(p.buf, 0x5a, BUF_SIZE);
-  munmap(p.hole, PAGE);
-  munmap(p.half + PAGE, PAGE);
+  /* Inaccessible rather than unmapped: the kernel's pinning fails with EFAULT
+   * on both, and a PROT_NONE page cannot be reused by a later mmap (malloc,
+   * a sanitizer's allocator) while the probe runs. */
+  mprotect(p.hole, PAGE, PROT_NONE);
+  mprotect(p.half + PAGE, PAGE, PROT_NONE);
 
   fprintf(out, "# probe start group=%s bdf=%s page_size=4096\n", group_path, bdf);
   phase_container_and_group(&p, group_path, bdf);
@@ -826,7 +829,8 @@ int probe_run(const struct probe_sys* sys, FILE* out, const char* group_path, co
   sys->close(sys->ctx, p.group);
   sys->close(sys->ctx, p.container);
   munmap(p.buf, BUF_SIZE);
-  munmap(p.half, PAGE);
+  munmap(p.hole, PAGE);
+  munmap(p.half, 2 * PAGE);
   munmap(p.robuf, 2 * PAGE);
   return 0;
 }
