@@ -202,6 +202,12 @@ Status DeviceState::SetMsi(bool msix, uint32_t dtype, uint32_t start, uint32_t c
       // pci_alloc_irq_vectors(1, 0) is -ERANGE; kcalloc may fail.
       if (nvec == 0) return Error(ERANGE);
       if (core::ShouldFail(core::FailSite::kObjectAlloc)) return Error(ENOMEM);
+      // Seed 000: each vector's doorbell gets an IOVA in the user's MSI window.
+      if (dev_->dma) {
+        core::Result<std::vector<uint64_t>> doorbells = dev_->dma->AllocMsiDoorbells(nvec);
+        if (!doorbells.ok()) return doorbells.status();
+        msi_doorbells_ = std::move(*doorbells);
+      }
       sink->Enable(kind, nvec);
       if (msix) {
         ProgramMsix(nvec);
@@ -234,6 +240,8 @@ Status DeviceState::SetMsi(bool msix, uint32_t dtype, uint32_t start, uint32_t c
 }
 
 void DeviceState::DisableMsi() {
+  if (dev_->dma) dev_->dma->FreeMsiDoorbells(msi_doorbells_);
+  msi_doorbells_.clear();
   const bool msix = irq_type_ == IrqType::kMsix;
   dev_->irq->Disable(msix ? IrqKind::kMsix : IrqKind::kMsi);
   if (msix) {

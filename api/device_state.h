@@ -229,6 +229,7 @@ class DeviceState {
   uint16_t pcie_cap_ = 0;
 
   // Interrupts (vdev->irq_type, num_ctx, msi_qmax, the INTx unmask virqfd).
+  std::vector<uint64_t> msi_doorbells_ GUARDED_BY(mu_);  // seed 000 doorbell IOVAs
   IrqType irq_type_ GUARDED_BY(mu_) = IrqType::kNone;
   uint32_t num_ctx_ GUARDED_BY(mu_) = 0;
   uint32_t msi_qmax_ GUARDED_BY(mu_) = 0;

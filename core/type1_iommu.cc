@@ -215,6 +215,14 @@ Status Type1Iommu::Map(const MapRequest& req) {
     }
     pinned = Error(EINVAL);
   }
+  if (pinned.ok() && req.msi_reserved && !msi_doorbells_) {
+    Result<IovaAllocator> doorbells = IovaAllocator::Create(range, min_page_);
+    if (doorbells.ok()) {
+      msi_doorbells_.emplace(std::move(*doorbells));
+    } else {
+      pinned = doorbells.status();
+    }
+  }
   if (!pinned.ok()) {
     space_.Erase(*inserted);
     return pinned;
@@ -469,6 +477,30 @@ DmaTranslation Type1Iommu::TranslateDma(Pasid pasid, uint64_t iova, uint8_t acce
     t.fault.perm = access;
   }
   return t;
+}
+
+}  // namespace vfiosim::core
+
+namespace vfiosim::core {
+
+Result<std::vector<uint64_t>> Type1Iommu::AllocMsiDoorbells(uint32_t count) {
+  std::vector<uint64_t> out;
+  if (!behavior_.msi_reserved_map_flag || !NeedsMsiWindow()) return out;
+  if (!msi_doorbells_) return Error(ENOSPC);  // no window registered: MSIs cannot be composed
+  for (uint32_t i = 0; i < count; ++i) {
+    Result<IovaRange> doorbell = msi_doorbells_->Alloc(min_page_);
+    if (!doorbell.ok()) {
+      FreeMsiDoorbells(out);
+      return doorbell.status();
+    }
+    out.push_back(doorbell->start);
+  }
+  return out;
+}
+
+void Type1Iommu::FreeMsiDoorbells(const std::vector<uint64_t>& doorbells) {
+  if (!msi_doorbells_) return;
+  for (uint64_t iova : doorbells) (void)msi_doorbells_->Free(iova);
 }
 
 }  // namespace vfiosim::core

@@ -21,6 +21,7 @@
 
 #include "core/behavior.h"
 #include "core/iotlb.h"
+#include "core/iova_allocator.h"
 #include "core/iova_space.h"
 #include "core/machine_config.h"
 #include "core/nested_domain.h"
@@ -119,6 +120,15 @@ class Type1Iommu {
   uint32_t dma_avail() const { return dma_avail_; }
   uint64_t min_page() const { return min_page_; }
 
+  // Seed 000 (rfc-msi-resv-2016 on an IOMMU with a software MSI window):
+  // every MSI vector a device enables needs a doorbell IOVA, allocated from
+  // the window the user registered with RESERVED_MSI_IOVA by an iova.c-style
+  // allocator (size-aligned, top-down). Empty result when this IOMMU needs
+  // no user window; ENOSPC without a registered window or when it is full.
+  Result<std::vector<uint64_t>> AllocMsiDoorbells(uint32_t count);
+  void FreeMsiDoorbells(const std::vector<uint64_t>& doorbells);
+  size_t msi_doorbell_count() const { return msi_doorbells_ ? msi_doorbells_->allocated_count() : 0; }
+
   // Device-side translation: IOTLB first, then a page-table walk (cached on success).
   WalkResult Translate(uint64_t iova, uint8_t access);
   // A device's DMA: stage 2 alone for kNoPasid, the nested 2D walk for a
@@ -165,6 +175,7 @@ class Type1Iommu {
   IoPageTable page_table_;
   Iotlb iotlb_;
   std::unique_ptr<NestedDomain> nested_;
+  std::optional<IovaAllocator> msi_doorbells_;  // over the registered MSI window
   uint64_t owner_ = 0;
 };
 

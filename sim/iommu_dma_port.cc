@@ -126,3 +126,24 @@ DmaResult IommuDmaPort::Access(uint64_t iova, void* buf, size_t len, core::Pasid
 }
 
 }  // namespace vfiosim::sim
+
+namespace vfiosim::sim {
+
+core::Result<std::vector<uint64_t>> IommuDmaPort::AllocMsiDoorbells(uint32_t count) {
+  std::shared_ptr<core::Container> container = Container();
+  if (!container) return std::vector<uint64_t>{};
+  core::MutexLock lock(container->mu());
+  core::Type1Iommu* iommu = container->iommu();
+  if (iommu == nullptr) return std::vector<uint64_t>{};
+  return iommu->AllocMsiDoorbells(count);
+}
+
+void IommuDmaPort::FreeMsiDoorbells(const std::vector<uint64_t>& doorbells) {
+  if (doorbells.empty()) return;
+  std::shared_ptr<core::Container> container = Container();
+  if (!container) return;
+  core::MutexLock lock(container->mu());
+  if (core::Type1Iommu* iommu = container->iommu()) iommu->FreeMsiDoorbells(doorbells);
+}
+
+}  // namespace vfiosim::sim

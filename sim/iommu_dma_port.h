@@ -18,6 +18,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "core/fault_queue.h"
 #include "core/kernel.h"
@@ -41,6 +42,11 @@ class IommuDmaPort : public DmaPort {
   DmaResult Write(uint64_t iova, const void* src, size_t len, core::Pasid pasid = core::kNoPasid) override;
 
   core::FaultQueue& faults() { return faults_; }
+  // MSI doorbell IOVAs for `count` vectors from the group's container (seed
+  // 000; see Type1Iommu::AllocMsiDoorbells). Empty when none are needed,
+  // including when the group has no IOMMU yet.
+  core::Result<std::vector<uint64_t>> AllocMsiDoorbells(uint32_t count);
+  void FreeMsiDoorbells(const std::vector<uint64_t>& doorbells);
   // Faults are signalled on this eventfd (-1: none). The fd stays the caller's.
   void set_fault_eventfd(int fd) { fault_eventfd_.store(fd); }
   const DmaPortStats& stats() const { return stats_; }
