@@ -33,11 +33,6 @@ DmaMapping* IovaSpace::LastStartingAtOrBefore(uint64_t iova) {
   return it == tree_.begin() ? nullptr : &*std::prev(it);
 }
 
-Result<DmaMapping*> IovaSpace::Insert(const DmaMapping& proto) {
-  Result<DmaMapping*> m = InsertIfFree(proto);
-  return m;
-}
-
 Result<DmaMapping*> IovaSpace::InsertIfFree(const DmaMapping& proto) {
   const uint64_t last = proto.iova + proto.size - 1;
   auto next = tree_.upper_bound(proto.iova);  // first mapping starting after proto.iova

@@ -46,8 +46,6 @@ class IovaSpace {
   DmaMapping* First();
   // The mapping with the greatest start <= `iova`, or nullptr.
   DmaMapping* LastStartingAtOrBefore(uint64_t iova);
-  // Inserts a copy of `proto` (which must not overlap). ENOMEM via fail-nth.
-  Result<DmaMapping*> Insert(const DmaMapping& proto);
   // Overlap check and insertion in one tree walk: EEXIST when `proto`
   // overlaps a mapping, ENOMEM via fail-nth, else the inserted record.
   Result<DmaMapping*> InsertIfFree(const DmaMapping& proto);

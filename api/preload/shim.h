@@ -74,6 +74,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -139,6 +140,7 @@ class Shim {
   ssize_t Write(int fd, const void* buf, size_t count);
   ssize_t Pread(int fd, void* buf, size_t count, off_t offset);
   ssize_t Pwrite(int fd, const void* buf, size_t count, off_t offset);
+  ssize_t Transfer(const char* name, int fd, void* buf, size_t count, std::optional<off_t> offset, bool write);
   void* Mmap(void* addr, size_t length, int prot, int flags, int fd, off_t offset);
   // munmap goes through the facade while BAR mappings exist (HasMappings).
   bool HasMappings();

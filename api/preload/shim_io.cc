@@ -122,7 +122,11 @@ int Shim::Ioctl(int fd, unsigned long request, uintptr_t arg) {
   return static_cast<int>(r);
 }
 
-ssize_t Shim::Read(int fd, void* buf, size_t count) {
+// read/write/pread/pwrite share one path: a vfio fd goes to the facade's
+// pread/pwrite (read/write at the position kept on the placeholder fd), a
+// sysfs directory refuses, anything else goes to libc; every call is traced.
+ssize_t Shim::Transfer(const char* name, int fd, void* buf, size_t count, std::optional<off_t> offset,
+                       bool write) {
   SimScope scope;
   SimFd kind = FdKindOf(fd);
   ssize_t r;
@@ -131,102 +135,48 @@ ssize_t Shim::Read(int fd, void* buf, size_t count) {
     r = -1;
     err = EISDIR;
   } else if (kind == SimFd::kVfio && sim_) {
-    // read(2) on a vfio fd is pread at the file position, kept on the placeholder.
-    off_t pos = lseek(fd, 0, SEEK_CUR);
-    r = sim_->PreadErrno(fd, buf, count, pos);
+    const off_t pos = offset.has_value() ? *offset : lseek(fd, 0, SEEK_CUR);
+    r = write ? sim_->PwriteErrno(fd, buf, count, pos) : sim_->PreadErrno(fd, buf, count, pos);
     if (r < 0) {
       err = static_cast<int>(-r);
       r = -1;
-    } else if (r > 0) {
+    } else if (r > 0 && !offset.has_value()) {
       lseek(fd, pos + r, SEEK_SET);
     }
+  } else if (offset.has_value()) {
+    r = write ? Real_pwrite64()(fd, buf, count, *offset) : Real_pread64()(fd, buf, count, *offset);
+    err = errno;
   } else {
-    r = RealRead(fd, buf, count);
+    // A writable sysfs attribute (bind, new_id, config...) is accepted with no effect on the machine.
+    r = write ? RealWrite(fd, buf, count) : RealRead(fd, buf, count);
     err = errno;
   }
-  Trace(trace::FormatCall("read", {std::to_string(fd), r > 0 ? trace::QuoteData(buf, static_cast<size_t>(r)) : trace::Hex(reinterpret_cast<uintptr_t>(buf)),
-                                   std::to_string(count)},
-                          trace::FormatReturn(r, err)));
+  const std::string fd_text = std::to_string(fd);
+  const std::string data = write || r > 0 ? trace::QuoteData(buf, write ? count : static_cast<size_t>(r))
+                                          : trace::Hex(reinterpret_cast<uintptr_t>(buf));
+  const std::string count_text = std::to_string(count);
+  const std::string ret = trace::FormatReturn(r, err);
+  if (offset.has_value()) {
+    Trace(trace::FormatCall(name, {fd_text, data, count_text, trace::Hex(static_cast<uint64_t>(*offset))}, ret));
+  } else {
+    Trace(trace::FormatCall(name, {fd_text, data, count_text}, ret));
+  }
   errno = err;
   return r;
 }
 
+ssize_t Shim::Read(int fd, void* buf, size_t count) { return Transfer("read", fd, buf, count, std::nullopt, false); }
+
 ssize_t Shim::Write(int fd, const void* buf, size_t count) {
-  SimScope scope;
-  SimFd kind = FdKindOf(fd);
-  ssize_t r;
-  int err = 0;
-  if (kind == SimFd::kSysfsDir) {
-    r = -1;
-    err = EISDIR;
-  } else if (kind == SimFd::kVfio && sim_) {
-    off_t pos = lseek(fd, 0, SEEK_CUR);
-    r = sim_->PwriteErrno(fd, buf, count, pos);
-    if (r < 0) {
-      err = static_cast<int>(-r);
-      r = -1;
-    } else if (r > 0) {
-      lseek(fd, pos + r, SEEK_SET);
-    }
-  } else {
-    // A writable sysfs attribute (bind, new_id, config...): accepted, no effect on the machine.
-    r = RealWrite(fd, buf, count);
-    err = errno;
-  }
-  Trace(trace::FormatCall("write", {std::to_string(fd), trace::QuoteData(buf, count), std::to_string(count)},
-                          trace::FormatReturn(r, err)));
-  errno = err;
-  return r;
+  return Transfer("write", fd, const_cast<void*>(buf), count, std::nullopt, true);
 }
 
 ssize_t Shim::Pread(int fd, void* buf, size_t count, off_t offset) {
-  SimScope scope;
-  SimFd kind = FdKindOf(fd);
-  ssize_t r;
-  int err = 0;
-  if (kind == SimFd::kSysfsDir) {
-    r = -1;
-    err = EISDIR;
-  } else if (kind == SimFd::kVfio && sim_) {
-    r = sim_->PreadErrno(fd, buf, count, offset);
-    if (r < 0) {
-      err = static_cast<int>(-r);
-      r = -1;
-    }
-  } else {
-    r = Real_pread64()(fd, buf, count, offset);
-    err = errno;
-  }
-  Trace(trace::FormatCall("pread64", {std::to_string(fd), r > 0 ? trace::QuoteData(buf, static_cast<size_t>(r)) : trace::Hex(reinterpret_cast<uintptr_t>(buf)),
-                                      std::to_string(count), trace::Hex(static_cast<uint64_t>(offset))},
-                          trace::FormatReturn(r, err)));
-  errno = err;
-  return r;
+  return Transfer("pread64", fd, buf, count, offset, false);
 }
 
 ssize_t Shim::Pwrite(int fd, const void* buf, size_t count, off_t offset) {
-  SimScope scope;
-  SimFd kind = FdKindOf(fd);
-  ssize_t r;
-  int err = 0;
-  if (kind == SimFd::kSysfsDir) {
-    r = -1;
-    err = EISDIR;
-  } else if (kind == SimFd::kVfio && sim_) {
-    r = sim_->PwriteErrno(fd, buf, count, offset);
-    if (r < 0) {
-      err = static_cast<int>(-r);
-      r = -1;
-    }
-  } else {
-    r = Real_pwrite64()(fd, buf, count, offset);
-    err = errno;
-  }
-  Trace(trace::FormatCall("pwrite64", {std::to_string(fd), trace::QuoteData(buf, count), std::to_string(count),
-                                       trace::Hex(static_cast<uint64_t>(offset))},
-                          trace::FormatReturn(r, err)));
-  errno = err;
-  return r;
+  return Transfer("pwrite64", fd, const_cast<void*>(buf), count, offset, true);
 }
 
 void* Shim::Mmap(void* addr, size_t length, int prot, int flags, int fd, off_t offset) {

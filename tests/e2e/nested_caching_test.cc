@@ -24,6 +24,7 @@
 #include "core/kernel.h"
 #include "core/nested_domain.h"
 #include "tests/util/vfio_fixture.h"
+#include "tests/util/vsva_requests.h"
 
 namespace vfiosim::testing {
 namespace {
@@ -106,37 +107,13 @@ class NestedCachingTest : public ::testing::Test, public VfioFixture {
     return sim().Ioctl(c, VFIO_IOMMU_PASID_REQUEST, &req) == 0 ? req.alloc_pasid.result : 0;
   }
   int Bind(int container, uint32_t flags, uint32_t hpasid, uint64_t gpgd, int addr_width) {
-    alignas(8) uint8_t arg[sizeof(vfio_iommu_type1_bind) + sizeof(iommu_gpasid_bind_data)] = {};
-    vfio_iommu_type1_bind header{};
-    header.argsz = sizeof(arg);
-    header.flags = flags;
-    iommu_gpasid_bind_data data{};
-    data.version = IOMMU_UAPI_VERSION;
-    data.format = IOMMU_PASID_FORMAT_INTEL_VTD;
-    data.gpgd = gpgd;
-    data.hpasid = hpasid;
-    data.addr_width = static_cast<uint32_t>(addr_width);
-    std::memcpy(arg, &header, sizeof(header));
-    std::memcpy(arg + sizeof(header), &data, sizeof(data));
-    return sim().Ioctl(container, VFIO_IOMMU_BIND, arg);
+    BindRequest arg = MakeBind(flags, BindData(hpasid, gpgd, static_cast<uint32_t>(addr_width)));
+    return sim().Ioctl(container, VFIO_IOMMU_BIND, arg.data());
   }
   int Invalidate(uint8_t cache, uint8_t granularity, uint32_t pasid_flags, uint32_t pasid, uint64_t addr = 0,
                  uint64_t granule = 0, uint64_t granules = 0) {
-    vfio_iommu_type1_cache_invalidate inv{};
-    inv.argsz = sizeof(inv);
-    inv.cache_info.version = IOMMU_UAPI_VERSION;
-    inv.cache_info.cache = cache;
-    inv.cache_info.granularity = granularity;
-    if (granularity == IOMMU_INV_GRANU_PASID) {
-      inv.cache_info.pasid_info.flags = pasid_flags;
-      inv.cache_info.pasid_info.pasid = pasid;
-    } else if (granularity == IOMMU_INV_GRANU_ADDR) {
-      inv.cache_info.addr_info.flags = pasid_flags;
-      inv.cache_info.addr_info.pasid = pasid;
-      inv.cache_info.addr_info.addr = addr;
-      inv.cache_info.addr_info.granule_size = granule;
-      inv.cache_info.addr_info.nb_granules = granules;
-    }
+    vfio_iommu_type1_cache_invalidate inv =
+        MakeInvalidation(cache, granularity, pasid_flags, pasid, addr, granule, granules);
     return sim().Ioctl(container(), VFIO_IOMMU_CACHE_INVALIDATE, &inv);
   }
 

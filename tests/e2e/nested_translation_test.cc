@@ -14,6 +14,7 @@
 #include "api/uapi/vfio_vsva_rfc.h"
 #include "core/first_level_table.h"
 #include "tests/util/vfio_fixture.h"
+#include "tests/util/vsva_requests.h"
 
 namespace vfiosim::testing {
 namespace {
@@ -52,38 +53,13 @@ class NestedE2eTest : public ::testing::Test, public VfioFixture {
   }
 
   int BindCall(uint32_t flags, uint32_t hpasid, uint64_t gpgd) {
-    // vfio_iommu_type1_bind is {argsz, flags, data[]}: header then payload.
-    alignas(8) uint8_t arg[sizeof(vfio_iommu_type1_bind) + sizeof(iommu_gpasid_bind_data)] = {};
-    vfio_iommu_type1_bind header{};
-    header.argsz = sizeof(arg);
-    header.flags = flags;
-    iommu_gpasid_bind_data data{};
-    data.version = IOMMU_UAPI_VERSION;
-    data.format = IOMMU_PASID_FORMAT_INTEL_VTD;
-    data.gpgd = gpgd;
-    data.hpasid = hpasid;
-    data.addr_width = 48;
-    std::memcpy(arg, &header, sizeof(header));
-    std::memcpy(arg + sizeof(header), &data, sizeof(data));
-    return sim().Ioctl(container(), VFIO_IOMMU_BIND, arg);
+    BindRequest arg = MakeBind(flags, BindData(hpasid, gpgd));
+    return sim().Ioctl(container(), VFIO_IOMMU_BIND, arg.data());
   }
 
   int Invalidate(uint8_t cache, uint8_t granularity, uint32_t pasid, uint64_t addr, uint64_t pages) {
-    vfio_iommu_type1_cache_invalidate inv{};
-    inv.argsz = sizeof(inv);
-    inv.cache_info.version = IOMMU_UAPI_VERSION;
-    inv.cache_info.cache = cache;
-    inv.cache_info.granularity = granularity;
-    if (granularity == IOMMU_INV_GRANU_ADDR) {
-      inv.cache_info.addr_info.flags = IOMMU_INV_ADDR_FLAGS_PASID;
-      inv.cache_info.addr_info.pasid = pasid;
-      inv.cache_info.addr_info.addr = addr;
-      inv.cache_info.addr_info.granule_size = 4096;
-      inv.cache_info.addr_info.nb_granules = pages;
-    } else if (granularity == IOMMU_INV_GRANU_PASID) {
-      inv.cache_info.pasid_info.flags = IOMMU_INV_PASID_FLAGS_PASID;
-      inv.cache_info.pasid_info.pasid = pasid;
-    }
+    const uint32_t flags = PasidFlagFor(granularity);
+    vfio_iommu_type1_cache_invalidate inv = MakeInvalidation(cache, granularity, flags, pasid, addr, 4096, pages);
     return sim().Ioctl(container(), VFIO_IOMMU_CACHE_INVALIDATE, &inv);
   }
 

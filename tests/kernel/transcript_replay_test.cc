@@ -13,31 +13,10 @@
 
 #include "api/vfio_sim.h"
 #include "tests/kernel/probe.h"
+#include "tests/kernel/transcript_compare.h"
 
 namespace vfiosim::testing {
 namespace {
-
-// Calls of the probe that exercise parts of the machine this build does not
-// model yet; listed explicitly so that nothing is skipped silently.
-// Empty: every call of the probe is compared.
-const std::vector<std::string> kNotYetModelled = {};
-
-bool Compared(const std::string& line) {
-  if (line.empty() || line[0] == '#') return false;
-  for (const std::string& prefix : kNotYetModelled) {
-    if (line.rfind(prefix, 0) == 0) return false;
-  }
-  return true;
-}
-
-std::vector<std::string> ComparedLines(std::istream& in) {
-  std::vector<std::string> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (Compared(line)) out.push_back(line);
-  }
-  return out;
-}
 
 struct SimSys {
   api::VfioSim* sim;
@@ -93,20 +72,11 @@ TEST_P(TranscriptReplayTest, MatchesLinux61CallByCall) {
   const auto [width, file] = GetParam();
   std::ifstream transcript(std::string("tests/kernel/testdata/") + file);
   ASSERT_TRUE(transcript.good()) << file;
-  std::vector<std::string> want = ComparedLines(transcript);
-  std::istringstream got_stream(RunProbe(width));
-  std::vector<std::string> got = ComparedLines(got_stream);
+  std::stringstream text;
+  text << transcript.rdbuf();
+  std::vector<std::string> want = CallLines(text.str());
   ASSERT_GT(want.size(), 250u);
-  size_t mismatches = 0;
-  for (size_t i = 0; i < std::max(want.size(), got.size()) && mismatches < 10; ++i) {
-    std::string w = i < want.size() ? want[i] : "<end>";
-    std::string g = i < got.size() ? got[i] : "<end>";
-    if (w != g) {
-      ++mismatches;
-      ADD_FAILURE() << "line " << i << "\n  linux:    " << w << "\n  vfio-sim: " << g;
-    }
-  }
-  EXPECT_EQ(want.size(), got.size());
+  ExpectSameCalls(want, CallLines(RunProbe(width)));
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/kernel/transcript_compare.h"
 #include "tests/preload/process_util.h"
 
 namespace vfiosim::testing {
@@ -46,42 +47,12 @@ INSTANTIATE_TEST_SUITE_P(Clients, ClientTest,
 
 // ---- the probe against the real kernel's transcript ----
 
-// The same filter as tests/kernel/transcript_replay_test.cc (keep in sync):
-// comments and the calls of parts this build does not model are skipped.
-const char* const kNotYetModelled[] = {
-    "device.get_region_info", "device.get_irq_info", "device.set_irqs", "device.reset",
-    "device.config", "device.mmap", "edu.ident", "edu.dma",
-};
-
-std::vector<std::string> ComparedLines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    bool skipped = false;
-    for (const char* prefix : kNotYetModelled) skipped |= line.rfind(prefix, 0) == 0;
-    if (!skipped) out.push_back(line);
-  }
-  return out;
-}
-
 TEST(ProbeTest, MatchesLinux61UnderTheShim) {
   ProcessResult r = RunClient("probe_client");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  std::vector<std::string> want = ComparedLines(ReadFile(PathArg("transcript")));
-  std::vector<std::string> got = ComparedLines(r.out);
+  std::vector<std::string> want = CallLines(ReadFile(PathArg("transcript")));
   ASSERT_GT(want.size(), 250u);
-  size_t mismatches = 0;
-  for (size_t i = 0; i < std::max(want.size(), got.size()) && mismatches < 10; ++i) {
-    std::string w = i < want.size() ? want[i] : "<end>";
-    std::string g = i < got.size() ? got[i] : "<end>";
-    if (w != g) {
-      ++mismatches;
-      ADD_FAILURE() << "line " << i << "\n  linux:    " << w << "\n  vfio-sim: " << g;
-    }
-  }
-  EXPECT_EQ(want.size(), got.size());
+  ExpectSameCalls(want, CallLines(r.out));
   // The limits phase ran against the RLIMIT_MEMLOCK the probe set with real calls.
   EXPECT_NE(r.out.find("lim.memlock.map_1_over ret=-1 errno=ENOMEM"), std::string::npos);
 }

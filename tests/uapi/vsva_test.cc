@@ -26,6 +26,7 @@
 #include "api/uapi/vfio_vsva_rfc.h"
 #include "core/first_level_table.h"
 #include "tests/util/vfio_fixture.h"
+#include "tests/util/vsva_requests.h"
 
 namespace vfiosim::testing {
 namespace {
@@ -204,33 +205,15 @@ class VsvaTest : public ::testing::Test, public VfioFixture {
   }
   // vfio_iommu_type1_bind {argsz, flags, data[]} with the payload at +8.
   int Bind(uint32_t flags, const iommu_gpasid_bind_data& data, uint32_t argsz = 80, int container = -1) {
-    alignas(8) uint8_t arg[128] = {};
-    vfio_iommu_type1_bind header{};
-    header.argsz = argsz;
-    header.flags = flags;
-    std::memcpy(arg, &header, sizeof(header));
-    std::memcpy(arg + sizeof(header), &data, sizeof(data));
-    return sim().Ioctl(container < 0 ? this->container() : container, VFIO_IOMMU_BIND, arg);
+    BindRequest arg = MakeBind(flags, data, argsz);
+    return sim().Ioctl(container < 0 ? this->container() : container, VFIO_IOMMU_BIND, arg.data());
   }
 
   // A valid request for (cache, granularity) that, if applied, covers kGva
   // for the bound PASID.
   vfio_iommu_type1_cache_invalidate Inv(uint8_t cache, uint8_t granularity) const {
-    vfio_iommu_type1_cache_invalidate inv{};
-    inv.argsz = sizeof(inv);
-    inv.cache_info.version = IOMMU_UAPI_VERSION;
-    inv.cache_info.cache = cache;
-    inv.cache_info.granularity = granularity;
-    if (granularity == IOMMU_INV_GRANU_PASID) {
-      inv.cache_info.pasid_info.flags = IOMMU_INV_PASID_FLAGS_PASID;
-      inv.cache_info.pasid_info.pasid = bound_;
-    } else if (granularity == IOMMU_INV_GRANU_ADDR) {
-      inv.cache_info.addr_info.flags = IOMMU_INV_ADDR_FLAGS_PASID;
-      inv.cache_info.addr_info.pasid = bound_;
-      inv.cache_info.addr_info.addr = kGva;
-      inv.cache_info.addr_info.granule_size = 4096;
-      inv.cache_info.addr_info.nb_granules = 1;
-    }
+    const uint32_t flags = PasidFlagFor(granularity);
+    vfio_iommu_type1_cache_invalidate inv = MakeInvalidation(cache, granularity, flags, bound_, kGva, 4096, 1);
     return inv;
   }
   int Invalidate(vfio_iommu_type1_cache_invalidate inv) {
